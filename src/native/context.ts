@@ -1,0 +1,236 @@
+// Ownership of a llama_context: decoding, zero-copy logits/embeddings views, KV memory operations,
+// per-sequence state and the llama-ext.h layer-input capture DFlash uses.
+import koffi from "koffi";
+import { getNative } from "./index.js";
+import { LlamaError, UserError } from "./errors.js";
+import type { Ptr } from "./llama-api.js";
+import { clearRecentLog, recentProblems } from "./log.js";
+import type { NativeBatch } from "./batch.js";
+import type { NativeModel } from "./model.js";
+
+export type CacheType = "f32" | "f16" | "bf16" | "q8_0" | "q4_0" | "q4_1" | "q5_0" | "q5_1";
+const CACHE_TYPES: Record<CacheType, number> = { f32: 0, f16: 1, q4_0: 2, q4_1: 3, q5_0: 6, q5_1: 7, q8_0: 8, bf16: 30 };
+export const FLASH_ATTN = { auto: -1, off: 0, on: 1 } as const;
+
+export interface ContextOptions {
+  nCtx: number;
+  nBatch?: number;
+  nUbatch?: number;
+  nSeqMax?: number;
+  /** recurrent-state snapshots per sequence, for rollback on hybrid models */
+  nRsSeq?: number;
+  kvUnified?: boolean;
+  flashAttn?: keyof typeof FLASH_ATTN;
+  typeK?: CacheType;
+  typeV?: CacheType;
+  embeddings?: boolean;
+  threads?: number;
+  threadsBatch?: number;
+  /** a context whose embeddings/head this one borrows (DFlash drafter -> target) */
+  other?: NativeContext;
+  /** max outputs per ubatch; 0 = n_batch */
+  nOutputsMax?: number;
+}
+
+export function cacheType(name: string): number {
+  const t = CACHE_TYPES[name as CacheType];
+  if (t === undefined) throw new UserError(`unknown KV cache type "${name}" (expected one of ${Object.keys(CACHE_TYPES).join(", ")})`);
+  return t;
+}
+
+export class NativeContext {
+  readonly ptr: Ptr;
+  readonly model: NativeModel;
+  private readonly mem: Ptr;
+  readonly nVocab: number;
+  readonly nEmbd: number;
+  private freed = false;
+  private lastOutputs = 0;
+  private logitsAddr = 0;
+  private logitsRows = 0;
+  private logitsView = new Float32Array(0);
+  private embdAddr = 0;
+  private embdRows = 0;
+  private embdView = new Float32Array(0);
+
+  private constructor(ptr: Ptr, model: NativeModel) {
+    const { llama } = getNative();
+    this.ptr = ptr;
+    this.model = model;
+    this.mem = llama.llama_get_memory(ptr);
+    this.nVocab = llama.llama_vocab_n_tokens(model.vocab);
+    this.nEmbd = llama.llama_model_n_embd(model.ptr);
+  }
+
+  static create(model: NativeModel, o: ContextOptions): NativeContext {
+    const { llama } = getNative();
+    const p = llama.llama_context_default_params();
+    p.n_ctx = o.nCtx;
+    if (o.nBatch !== undefined) p.n_batch = o.nBatch;
+    if (o.nUbatch !== undefined) p.n_ubatch = o.nUbatch;
+    if (o.nSeqMax !== undefined) p.n_seq_max = o.nSeqMax;
+    if (o.nRsSeq !== undefined) p.n_rs_seq = o.nRsSeq;
+    if (o.kvUnified !== undefined) p.kv_unified = o.kvUnified;
+    if (o.flashAttn !== undefined) p.flash_attn_type = FLASH_ATTN[o.flashAttn];
+    if (o.typeK !== undefined) p.type_k = cacheType(o.typeK);
+    if (o.typeV !== undefined) p.type_v = cacheType(o.typeV);
+    if (o.embeddings !== undefined) p.embeddings = o.embeddings;
+    if (o.threads !== undefined) p.n_threads = o.threads;
+    if (o.threadsBatch !== undefined) p.n_threads_batch = o.threadsBatch;
+    if (o.nOutputsMax !== undefined) p.n_outputs_max = o.nOutputsMax;
+    // every output of a multi-token batch is readable (tree verify needs one row per node)
+    p.n_outputs_max_per_seq = 0;
+    p.no_perf = false;
+    if (o.other) p.ctx_other = o.other.ptr;
+    clearRecentLog();
+    const ptr = llama.llama_init_from_model(model.ptr, p);
+    if (!ptr) {
+      const why = recentProblems();
+      throw new LlamaError(`failed to create a context of ${o.nCtx} tokens${why.length ? `: ${why.join("; ")}` : ""}`);
+    }
+    return new NativeContext(ptr, model);
+  }
+
+  free(): void {
+    if (this.freed) return;
+    this.freed = true;
+    getNative().llama.llama_free(this.ptr);
+  }
+
+  get nCtx(): number {
+    return getNative().llama.llama_n_ctx(this.ptr);
+  }
+  get nBatch(): number {
+    return getNative().llama.llama_n_batch(this.ptr);
+  }
+  get nUbatch(): number {
+    return getNative().llama.llama_n_ubatch(this.ptr);
+  }
+  get nSeqMax(): number {
+    return getNative().llama.llama_n_seq_max(this.ptr);
+  }
+
+  /** Runs the batch; returns libllama's code (0 ok, 1 no KV slot, 2 aborted, <0 error). */
+  decodeRaw(batch: NativeBatch): number {
+    let outputs = 0;
+    const n = batch.nTokens;
+    const flags = batch.logits;
+    for (let i = 0; i < n; i++) outputs += flags[i] !== 0 ? 1 : 0;
+    this.lastOutputs = outputs;
+    return getNative().llama.llama_decode(this.ptr, batch.struct);
+  }
+
+  decode(batch: NativeBatch): void {
+    const rc = this.decodeRaw(batch);
+    if (rc === 0) return;
+    if (rc === 1) throw new LlamaError(`the context is full: no KV cache slot for ${batch.nTokens} more tokens (context ${this.nCtx})`);
+    const why = recentProblems(3);
+    throw new LlamaError(`llama_decode failed with code ${rc}${why.length ? `: ${why.join("; ")}` : ""}`);
+  }
+
+  /** Number of output rows produced by the last decode. */
+  get nOutputs(): number {
+    return this.lastOutputs;
+  }
+
+  /** All output rows of the last decode, row-major [nOutputs x nVocab]; the view is reused while
+   *  libllama's output buffer stays where it is, so reading it every step allocates nothing. */
+  logits(): Float32Array {
+    const { llama } = getNative();
+    const addr = llama.uaddr_get_logits(this.ptr);
+    if (addr === 0) throw new LlamaError("no logits: the last batch requested none");
+    const rows = this.lastOutputs;
+    if (addr !== this.logitsAddr || rows !== this.logitsRows) {
+      const ptr = llama.llama_get_logits(this.ptr);
+      this.logitsView = new Float32Array(koffi.view(ptr, rows * this.nVocab * 4));
+      this.logitsAddr = addr;
+      this.logitsRows = rows;
+    }
+    return this.logitsView;
+  }
+
+  /** Output embeddings of the last decode, [nOutputs x nEmbd] (context made with embeddings). */
+  embeddings(): Float32Array {
+    const { llama } = getNative();
+    const addr = llama.uaddr_get_embeddings(this.ptr);
+    if (addr === 0) throw new LlamaError("no embeddings: create the context with embeddings enabled");
+    const rows = this.lastOutputs;
+    if (addr !== this.embdAddr || rows !== this.embdRows) {
+      const ptr = llama.llama_get_embeddings(this.ptr);
+      this.embdView = new Float32Array(koffi.view(ptr, rows * this.nEmbd * 4));
+      this.embdAddr = addr;
+      this.embdRows = rows;
+    }
+    return this.embdView;
+  }
+
+  setEmbeddings(on: boolean): void {
+    getNative().llama.llama_set_embeddings(this.ptr, on);
+  }
+  setCausalAttention(on: boolean): void {
+    getNative().llama.llama_set_causal_attn(this.ptr, on);
+  }
+  setThreads(n: number, nBatch: number): void {
+    getNative().llama.llama_set_n_threads(this.ptr, n, nBatch);
+  }
+  synchronize(): void {
+    getNative().llama.llama_synchronize(this.ptr);
+  }
+
+  // KV memory, positions are [p0, p1); p < 0 means open-ended
+  clearMemory(data = true): void {
+    getNative().llama.llama_memory_clear(this.mem, data);
+  }
+  seqRm(seq: number, p0: number, p1: number): boolean {
+    return getNative().llama.llama_memory_seq_rm(this.mem, seq, p0, p1);
+  }
+  seqCp(src: number, dst: number, p0: number, p1: number): void {
+    getNative().llama.llama_memory_seq_cp(this.mem, src, dst, p0, p1);
+  }
+  seqKeep(seq: number): void {
+    getNative().llama.llama_memory_seq_keep(this.mem, seq);
+  }
+  seqAdd(seq: number, p0: number, p1: number, delta: number): void {
+    getNative().llama.llama_memory_seq_add(this.mem, seq, p0, p1, delta);
+  }
+  seqPosMin(seq: number): number {
+    return getNative().llama.llama_memory_seq_pos_min(this.mem, seq);
+  }
+  seqPosMax(seq: number): number {
+    return getNative().llama.llama_memory_seq_pos_max(this.mem, seq);
+  }
+
+  /** Serialized KV/recurrent state of one sequence (host copy). */
+  seqStateGet(seq: number): Uint8Array {
+    const { llama } = getNative();
+    const size = llama.llama_state_seq_get_size(this.ptr, seq);
+    const out = new Uint8Array(size);
+    const n = llama.llama_state_seq_get_data(this.ptr, out, size, seq);
+    return out.subarray(0, n);
+  }
+
+  seqStateSet(data: Uint8Array, seq: number): void {
+    const n = getNative().llama.llama_state_seq_set_data(this.ptr, data, data.length, seq);
+    if (n === 0) throw new LlamaError(`restoring sequence ${seq} state failed (${data.length} bytes)`);
+  }
+
+  perf() {
+    const d = getNative().llama.llama_perf_context(this.ptr);
+    return { promptMs: d.t_p_eval_ms, evalMs: d.t_eval_ms, promptTokens: d.n_p_eval, evalTokens: d.n_eval, graphReuses: d.n_reused };
+  }
+  perfReset(): void {
+    getNative().llama.llama_perf_context_reset(this.ptr);
+  }
+
+  /** llama-ext: capture the input of layer `lid` for every token of following decodes. */
+  captureLayerInput(lid: number, on: boolean): void {
+    getNative().ext.llama_set_embeddings_layer_inp(this.ptr, lid, on);
+  }
+
+  /** llama-ext: captured inputs of layer `lid` from the last decode, [nTokens x nEmbd] (a copy). */
+  layerInput(lid: number, nTokens: number): Float32Array {
+    const ptr = getNative().ext.llama_get_embeddings_layer_inp(this.ptr, lid);
+    if (!ptr) throw new LlamaError(`layer ${lid} inputs were not captured`);
+    return new Float32Array(koffi.view(ptr, nTokens * this.nEmbd * 4)).slice();
+  }
+}
