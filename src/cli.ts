@@ -1,0 +1,36 @@
+#!/usr/bin/env node
+// The flint command line. Each subcommand lives in src/cli/<name>.ts and registers itself here.
+import { Command } from "commander";
+import { registerBuildNative } from "./cli/build-native.js";
+import { registerInspect } from "./cli/inspect.js";
+import { registerMakeModel } from "./cli/make-model.js";
+import { registerQuantize } from "./cli/quantize.js";
+import { registerRun } from "./cli/run.js";
+import { UserError } from "./native/errors.js";
+import { setLogLevel } from "./native/log.js";
+import { VERSION } from "./version.js";
+
+const program = new Command();
+program
+  .name("flint")
+  .description("fast, correct local LLM inference on llama.cpp")
+  .version(VERSION)
+  .option("-v, --verbose", "show llama.cpp's log")
+  .hook("preAction", (cmd) => {
+    if (cmd.opts().verbose) setLogLevel("info");
+  });
+
+registerRun(program);
+registerMakeModel(program);
+registerQuantize(program);
+registerInspect(program);
+registerBuildNative(program);
+
+program.parseAsync(process.argv).catch((err: unknown) => {
+  if (err instanceof UserError || (err instanceof Error && err.name === "UserError")) {
+    process.stderr.write(`flint: ${err.message}\n`);
+  } else {
+    process.stderr.write(`flint: internal error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  }
+  process.exitCode = 1;
+});

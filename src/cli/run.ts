@@ -1,0 +1,150 @@
+// `flint run`: load a model, generate from a prompt, stream the text (or print one JSON object).
+import { readFileSync } from "node:fs";
+import type { Command } from "commander";
+import { Context } from "../engine/context.js";
+import { generate, type GenerateResult } from "../engine/generate.js";
+import { Model } from "../engine/model.js";
+import { UserError } from "../native/errors.js";
+import { getNative, listDevices } from "../native/index.js";
+import { demoModelPath } from "./demo-model.js";
+import { choice, collect, int, num } from "./options.js";
+
+interface RunOptions {
+  model?: string;
+  prompt?: string;
+  file?: string;
+  maxTokens: number;
+  temperature: number;
+  topK: number;
+  topP: number;
+  minP: number;
+  repeatPenalty: number;
+  seed?: number;
+  gpuLayers: number;
+  ctx?: number;
+  threads?: number;
+  flashAttn: "auto" | "on" | "off";
+  cacheTypeK?: "f16" | "q8_0" | "q4_0" | "f32" | "bf16";
+  cacheTypeV?: "f16" | "q8_0" | "q4_0" | "f32" | "bf16";
+  stop: string[];
+  ignoreEos?: boolean;
+  json?: boolean;
+}
+
+const CACHE_TYPES = ["f32", "f16", "bf16", "q8_0", "q4_0"] as const;
+
+export function registerRun(program: Command): void {
+  program
+    .command("run")
+    .description("generate text from a prompt (without --model: a small generated demo model, random weights)")
+    .option("-m, --model <file>", "GGUF model file")
+    .option("-p, --prompt <text>", "prompt text (special tokens such as <|im_start|> are parsed)")
+    .option("-f, --file <path>", "read the prompt from a file ('-' = stdin)")
+    .option("-n, --max-tokens <n>", "tokens to generate at most", int(0), 256)
+    .option("--temperature <t>", "sampling temperature; 0 = greedy", num(0, 100), 0.8)
+    .option("--top-k <k>", "top-k (0 = off)", int(0), 40)
+    .option("--top-p <p>", "top-p (1 = off)", num(Number.MIN_VALUE, 1), 0.95)
+    .option("--min-p <p>", "min-p (0 = off)", num(0, 1), 0.05)
+    .option("--repeat-penalty <r>", "repetition penalty (1 = off)", num(0), 1)
+    .option("--seed <s>", "sampling seed (default: random)", int(0, 2 ** 32 - 1))
+    .option("--gpu-layers <n>", "layers to offload to the GPU (-1 = all)", int(-1), -1)
+    .option("-c, --ctx <n>", "context size (default: min(4096, training context))", int(1))
+    .option("--threads <n>", "CPU threads (default: all cores)", int(1, 1024))
+    .option("--flash-attn <mode>", "flash attention: auto, on, off", choice(["auto", "on", "off"] as const), "auto")
+    .option("--cache-type-k <t>", "K cache type", choice(CACHE_TYPES))
+    .option("--cache-type-v <t>", "V cache type", choice(CACHE_TYPES))
+    .option("--stop <s>", "stop string (repeatable)", collect, [])
+    .option("--ignore-eos", "keep generating past end-of-generation tokens")
+    .option("--json", "print one JSON object with text and timings instead of streaming")
+    .action(async (o: RunOptions) => {
+      await runCommand(o);
+    });
+}
+
+function readPrompt(o: RunOptions): string {
+  if (o.prompt !== undefined && o.file !== undefined) throw new UserError("give either --prompt or --file, not both");
+  if (o.file !== undefined) {
+    try {
+      return readFileSync(o.file === "-" ? 0 : o.file, "utf8");
+    } catch {
+      throw new UserError(`cannot read prompt file ${o.file}`);
+    }
+  }
+  if (o.prompt === undefined) throw new UserError("no prompt: pass --prompt TEXT or --file PATH");
+  return o.prompt;
+}
+
+async function runCommand(o: RunOptions): Promise<void> {
+  const promptText = readPrompt(o);
+  let modelPath = o.model;
+  if (modelPath === undefined) {
+    modelPath = await demoModelPath();
+    if (!o.json) process.stderr.write(`flint: no --model given; using the generated demo model ${modelPath} (random weights: the text is noise)\n`);
+  }
+  const tLoad = performance.now();
+  const model = Model.load(modelPath, { gpuLayers: o.gpuLayers });
+  const ctx = Context.create(model, {
+    ctx: o.ctx,
+    threads: o.threads,
+    flashAttn: o.flashAttn,
+    cacheTypeK: o.cacheTypeK,
+    cacheTypeV: o.cacheTypeV,
+  });
+  const loadMs = performance.now() - tLoad;
+  try {
+    const prompt = model.vocab.tokenize(promptText);
+    const abort = new AbortController();
+    const onSigint = () => abort.abort();
+    process.once("SIGINT", onSigint);
+    const it = generate(ctx, prompt, {
+      maxTokens: o.maxTokens,
+      temperature: o.temperature,
+      topK: o.topK,
+      topP: o.topP,
+      minP: o.minP,
+      repeatPenalty: o.repeatPenalty,
+      seed: o.seed,
+      stop: o.stop,
+      ignoreEog: o.ignoreEos,
+      signal: abort.signal,
+    });
+    let result: GenerateResult;
+    for (;;) {
+      const r = await it.next();
+      if (r.done) {
+        result = r.value;
+        break;
+      }
+      if (!o.json && r.value.text) process.stdout.write(r.value.text);
+    }
+    process.off("SIGINT", onSigint);
+    if (o.json) {
+      const out = {
+        text: result.text,
+        tokens: result.tokens.length,
+        promptTokens: result.promptTokens,
+        tokensPerSecond: round(result.tokensPerSecond),
+        promptMs: round(result.promptMs),
+        decodeMs: round(result.decodeMs),
+        loadMs: round(loadMs),
+        stopReason: result.stopReason,
+        tokenIds: result.tokens,
+        model: { path: modelPath, architecture: model.info.architecture, ftype: model.info.ftype, params: model.info.nParams },
+        backend: { library: getNative().source, devices: listDevices().map((d) => `${d.name} (${d.description})`) },
+      };
+      process.stdout.write(JSON.stringify(out) + "\n");
+    } else {
+      process.stdout.write("\n");
+      process.stderr.write(
+        `flint: ${result.promptTokens} prompt tokens in ${result.promptMs.toFixed(0)} ms, ${result.tokens.length} tokens at ${result.tokensPerSecond.toFixed(1)} tok/s (${result.stopReason})\n`,
+      );
+    }
+  } finally {
+    ctx.free();
+    model.free();
+  }
+}
+
+function round(x: number): number {
+  return Math.round(x * 100) / 100;
+}

@@ -1,0 +1,57 @@
+// Builds llama_batch contents in place. One Batch is allocated per context and reused every step.
+import { NativeBatch } from "../native/batch.js";
+
+export class Batch {
+  private readonly nb: NativeBatch;
+
+  constructor(capacity: number, nSeqMax = 1) {
+    this.nb = new NativeBatch(capacity, nSeqMax);
+  }
+
+  get capacity(): number {
+    return this.nb.capacity;
+  }
+  get nTokens(): number {
+    return this.nb.nTokens;
+  }
+  /** The native batch, for Context.decode. */
+  get native(): NativeBatch {
+    return this.nb;
+  }
+
+  clear(): this {
+    this.nb.nTokens = 0;
+    return this;
+  }
+
+  /** Appends one token; `seq` is one sequence id or several (the token's KV cell is shared by all of
+   *  them; the first is the query's own sequence). Returns the token's index in the batch. */
+  add(token: number, pos: number, seq: number | ArrayLike<number>, output: boolean): number {
+    const nb = this.nb;
+    const i = nb.nTokens;
+    if (i >= nb.capacity) throw new RangeError(`batch is full (${nb.capacity} tokens)`);
+    nb.token[i] = token;
+    nb.pos[i] = pos;
+    const ids = nb.seqIds[i];
+    if (typeof seq === "number") {
+      ids[0] = seq;
+      nb.nSeqId[i] = 1;
+    } else {
+      if (seq.length < 1 || seq.length > nb.nSeqMax) throw new RangeError(`a token needs 1..${nb.nSeqMax} sequence ids, got ${seq.length}`);
+      for (let k = 0; k < seq.length; k++) ids[k] = seq[k];
+      nb.nSeqId[i] = seq.length;
+    }
+    nb.logits[i] = output ? 1 : 0;
+    nb.nTokens = i + 1;
+    return i;
+  }
+
+  /** Appends a run of tokens of one sequence at consecutive positions, output only on the last if asked. */
+  addSequence(tokens: ArrayLike<number>, startPos: number, seq: number, outputLast: boolean): void {
+    for (let k = 0; k < tokens.length; k++) this.add(tokens[k], startPos + k, seq, outputLast && k === tokens.length - 1);
+  }
+
+  free(): void {
+    this.nb.free();
+  }
+}

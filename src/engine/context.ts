@@ -1,0 +1,135 @@
+// An inference context over a Model: KV cache, one reusable batch, prefill and single-step decode.
+import { availableParallelism } from "node:os";
+import { NativeContext, type CacheType } from "../native/context.js";
+import { UserError } from "../native/errors.js";
+import { Batch } from "./batch.js";
+import type { Model } from "./model.js";
+
+export interface ContextOptions {
+  /** context length in tokens; default min(4096, training context) */
+  ctx?: number;
+  /** logical batch size for prefill; default min(2048, ctx) */
+  batch?: number;
+  ubatch?: number;
+  /** sequences that may live in the KV cache at once (tree verify uses one per branch) */
+  seqMax?: number;
+  kvUnified?: boolean;
+  flashAttn?: "auto" | "on" | "off";
+  cacheTypeK?: CacheType;
+  cacheTypeV?: CacheType;
+  embeddings?: boolean;
+  threads?: number;
+  threadsBatch?: number;
+  /** recurrent-state snapshots per sequence (rollback on hybrid models) */
+  rsSeq?: number;
+  /** a context whose embeddings and output head this one borrows (DFlash drafter on its target) */
+  other?: Context;
+}
+
+function positiveInt(name: string, v: number | undefined): void {
+  if (v !== undefined && (!Number.isInteger(v) || v < 1)) throw new UserError(`${name} must be a positive integer, got ${v}`);
+}
+
+export class Context {
+  readonly model: Model;
+  readonly native: NativeContext;
+  readonly batch: Batch;
+  readonly nCtx: number;
+  readonly nBatch: number;
+  readonly nVocab: number;
+  private freed = false;
+
+  private constructor(model: Model, native: NativeContext, seqMax: number) {
+    this.model = model;
+    this.native = native;
+    this.nCtx = native.nCtx;
+    this.nBatch = native.nBatch;
+    this.nVocab = native.nVocab;
+    this.batch = new Batch(this.nBatch, seqMax);
+  }
+
+  static create(model: Model, o: ContextOptions = {}): Context {
+    positiveInt("context size", o.ctx);
+    positiveInt("batch size", o.batch);
+    positiveInt("ubatch size", o.ubatch);
+    positiveInt("seqMax", o.seqMax);
+    positiveInt("threads", o.threads);
+    const train = model.info.nCtxTrain;
+    const nCtx = o.ctx ?? Math.min(4096, train > 0 ? train : 4096);
+    if (train > 0 && nCtx > train) {
+      throw new UserError(`context size ${nCtx} exceeds the model's training context of ${train} tokens; pass --ctx ${train} or less`);
+    }
+    const nBatch = Math.min(o.batch ?? 2048, nCtx);
+    const seqMax = o.seqMax ?? 1;
+    const cpuThreads = availableParallelism();
+    const native = NativeContext.create(model.native, {
+      nCtx,
+      nBatch,
+      nUbatch: Math.min(o.ubatch ?? 512, nBatch),
+      nSeqMax: seqMax,
+      nRsSeq: o.rsSeq,
+      kvUnified: o.kvUnified ?? seqMax > 1,
+      flashAttn: o.flashAttn ?? "auto",
+      typeK: o.cacheTypeK,
+      typeV: o.cacheTypeV,
+      embeddings: o.embeddings,
+      threads: o.threads ?? cpuThreads,
+      threadsBatch: o.threadsBatch ?? o.threads ?? cpuThreads,
+      other: o.other?.native,
+    });
+    return new Context(model, native, seqMax);
+  }
+
+  /** Runs the context's batch (or another); throws a clear error when it does not fit. */
+  decode(batch: Batch = this.batch): void {
+    this.native.decode(batch.native);
+  }
+
+  /** All output rows of the last decode, [rows x nVocab], a view into native memory. */
+  logits(): Float32Array {
+    return this.native.logits();
+  }
+
+  /** Evaluates tokens of `seq` starting at `startPos`, in chunks of the batch size. Returns the
+   *  logits of the last token (a view valid until the next decode). */
+  prefill(tokens: ArrayLike<number>, startPos = 0, seq = 0): Float32Array {
+    if (tokens.length === 0) throw new UserError("cannot evaluate an empty prompt");
+    if (startPos + tokens.length > this.nCtx) {
+      throw new UserError(`prompt of ${tokens.length} tokens at position ${startPos} does not fit the context of ${this.nCtx} tokens`);
+    }
+    const b = this.batch;
+    for (let off = 0; off < tokens.length; off += this.nBatch) {
+      const end = Math.min(tokens.length, off + this.nBatch);
+      b.clear();
+      for (let k = off; k < end; k++) b.add(tokens[k], startPos + k, seq, k === tokens.length - 1);
+      this.decode(b);
+    }
+    return this.logits();
+  }
+
+  /** Decodes one token of `seq` at `pos` and returns its logits (a reused view). */
+  step(token: number, pos: number, seq = 0): Float32Array {
+    if (pos >= this.nCtx) throw new UserError(`the context of ${this.nCtx} tokens is full`);
+    const b = this.batch;
+    b.clear();
+    b.add(token, pos, seq, true);
+    this.native.decode(b.native);
+    return this.native.logits();
+  }
+
+  /** Drops positions >= fromPos of seq (all sequences when seq < 0). */
+  truncate(seq: number, fromPos: number): void {
+    if (!this.native.seqRm(seq, fromPos, -1)) throw new UserError(`cannot remove positions from ${fromPos} of sequence ${seq} (recurrent memory needs rollback snapshots)`);
+  }
+
+  clear(): void {
+    this.native.clearMemory(true);
+  }
+
+  free(): void {
+    if (this.freed) return;
+    this.freed = true;
+    this.batch.free();
+    this.native.free();
+  }
+}
