@@ -127,6 +127,7 @@ async function runCommand(o: RunOptions): Promise<void> {
         promptMs: round(result.promptMs),
         decodeMs: round(result.decodeMs),
         loadMs: round(loadMs),
+        split: { decodeCallsMs: round(result.split.decodeCallsMs), samplingMs: round(result.split.samplingMs) },
         stopReason: result.stopReason,
         tokenIds: result.tokens,
         model: { path: modelPath, architecture: model.info.architecture, ftype: model.info.ftype, params: model.info.nParams },

@@ -40,6 +40,8 @@ export interface GenerateResult {
   decodeMs: number;
   /** decode steps per second: (tokens - 1) / decodeMs */
   tokensPerSecond: number;
+  /** where decode time went: libllama decode calls (incl. logits readout) and the JS sampler, ms */
+  split: { decodeCallsMs: number; samplingMs: number };
 }
 
 /** Holds back a tail of text that may be the start of a stop string. */
@@ -113,14 +115,18 @@ export async function* generate(ctx: Context, prompt: ArrayLike<number>, opts: G
   let tFirst = tPrompt;
   let tLast = tPrompt;
   let pos = startPos + prompt.length;
+  let samplingMs = 0;
+  let decodeCallsMs = 0;
   while (tokens.length < maxTokens) {
     if (opts.signal?.aborted) {
       stopReason = "abort";
       break;
     }
+    const tSample = performance.now();
     const token = sampler.sample(logits);
     sampler.accept(token);
     tLast = performance.now();
+    samplingMs += tLast - tSample;
     if (tokens.length === 0) tFirst = tLast;
     if (!opts.ignoreEog && vocab.isEog(token)) {
       stopReason = "eog";
@@ -140,7 +146,9 @@ export async function* generate(ctx: Context, prompt: ArrayLike<number>, opts: G
       stopReason = "length";
       break;
     }
+    const tStep = performance.now();
     logits = ctx.step(token, pos++, seq);
+    decodeCallsMs += performance.now() - tStep;
   }
   if (stopReason !== "stop") {
     const tail = stops.push(decoder.flush()).release + stops.flush();
@@ -158,6 +166,7 @@ export async function* generate(ctx: Context, prompt: ArrayLike<number>, opts: G
     promptMs: tPrompt - t0,
     decodeMs,
     tokensPerSecond: tokens.length > 1 && decodeMs > 0 ? ((tokens.length - 1) * 1000) / decodeMs : 0,
+    split: { decodeCallsMs, samplingMs },
   };
 }
 

@@ -8,11 +8,11 @@ import { existsSync, readdirSync } from "node:fs";
 import { createRequire } from "node:module";
 import path from "node:path";
 import koffi from "koffi";
-import { findLocalBuild } from "./source-build.js";
+import { findLocalBuild, PINNED } from "./source-build.js";
 import { NativeLibraryError } from "./errors.js";
 
-export const PINNED_NODE_LLAMA_CPP = "3.22.1";
-export const PINNED_LLAMA_COMMIT = "de3ff81";
+export const PINNED_NODE_LLAMA_CPP = PINNED.nodeLlamaCpp;
+export const PINNED_LLAMA_COMMIT = PINNED.llamaCommit;
 
 export interface LibrarySource {
   dir: string;
