@@ -29,21 +29,27 @@ node dist/cli.js inspect "$M" --json > "$OUT/model.json" 2>>"$OUT/log.txt"
 
 log "llama-bench (1)"
 "$LLAMA_BIN_DIR/llama-bench" -m "$M" -p 0 -n 128 -fa 1 -r 5 -o json > "$W/bench1.json" 2>>"$W/bench.log"
-for i in 1 2 3 4 5; do
-  node dist/cli.js run --model "$M" --prompt "$PROMPT" -n 128 --temperature 0 --ignore-eos --gpu-layers -1 --flash-attn on --json > "$W/flint-$i.json" 2>>"$OUT/log.txt"
-  log "flint run $i: $(node -e 'const d=require(process.argv[1]);console.log(d.tokensPerSecond+" tok/s", JSON.stringify(d.split))' "$W/flint-$i.json")"
+for mode in device host; do
+  for i in 1 2 3; do
+    node dist/cli.js run --model "$M" --prompt "$PROMPT" -n 128 --temperature 0 --ignore-eos --flash-attn on --sampling $mode --json > "$W/flint-$mode-$i.json" 2>>"$OUT/log.txt"
+    log "flint run ($mode) $i: $(node -e 'const d=require(process.argv[1]);console.log(d.tokensPerSecond+" tok/s", JSON.stringify(d.split))' "$W/flint-$mode-$i.json")"
+  done
 done
 log "llama-bench (2)"
 "$LLAMA_BIN_DIR/llama-bench" -m "$M" -p 0 -n 128 -fa 1 -r 5 -o json > "$W/bench2.json" 2>>"$W/bench.log"
-
 wait $builder
-GREEDY_N=64
-node dist/cli.js run --model "$M" --prompt "$PROMPT" -n $GREEDY_N --temperature 0 --ignore-eos --flash-attn on --json > "$W/flint-greedy.json" 2>>"$OUT/log.txt"
-if [ -x "$LLAMA_BIN_DIR/llama-completion" ]; then
-  "$LLAMA_BIN_DIR/llama-completion" -m "$M" -p "$PROMPT" -n $GREEDY_N --temp 0 --ignore-eos -no-cnv --no-display-prompt \
-    -ngl 99 -fa on -c 4096 --seed 1 > "$W/llama-greedy.txt" 2>"$W/llama-greedy.log" < /dev/null
-fi
 
-node bench/gpu/foundation-summary.mjs "$W" "$OUT/foundation.json" "$PROMPT" $GREEDY_N
-cp "$W/llama-greedy.log" "$OUT/llama-completion.log" 2>/dev/null
+# greedy equality, token ids, on the 8b model and on a random 0.6b-shape F16 model
+GREEDY_N=64
+node dist/cli.js make-model --arch qwen3 --preset 0.6b --seed 3 --out "$W/0.6b-f16.gguf" >> "$OUT/log.txt" 2>&1
+for tag in 8b 0.6b; do
+  f="$M"; [ $tag = 0.6b ] && f="$W/0.6b-f16.gguf"
+  for mode in device host; do
+    node dist/cli.js run --model "$f" --prompt "$PROMPT" -n $GREEDY_N --temperature 0 --ignore-eos --flash-attn on --sampling $mode --json > "$W/greedy-$tag-$mode.json" 2>>"$OUT/log.txt"
+  done
+  node bench/gpu/greedy-check.mjs "$f" "$PROMPT" $GREEDY_N 8091 "$W/greedy-$tag-device.json" "$W/greedy-$tag-host.json" > "$W/greedy-$tag.json" 2>>"$OUT/log.txt"
+  log "greedy $tag: $(node -e 'const d=require(process.argv[1]);console.log(d.comparisons.map(c=>c.sampling+":"+c.verdict+"@"+c.firstDivergence).join(" "))' "$W/greedy-$tag.json")"
+done
+
+node bench/gpu/foundation-summary.mjs "$W" "$OUT/foundation.json"
 log "done"

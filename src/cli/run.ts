@@ -29,6 +29,7 @@ interface RunOptions {
   stop: string[];
   ignoreEos?: boolean;
   json?: boolean;
+  sampling: "auto" | "host" | "device";
 }
 
 const CACHE_TYPES = ["f32", "f16", "bf16", "q8_0", "q4_0"] as const;
@@ -55,6 +56,7 @@ export function registerRun(program: Command): void {
     .option("--cache-type-v <t>", "V cache type", choice(CACHE_TYPES))
     .option("--stop <s>", "stop string (repeatable)", collect, [])
     .option("--ignore-eos", "keep generating past end-of-generation tokens")
+    .option("--sampling <where>", "auto: greedy runs on the device (no logits copied back), host: always the TS sampler", choice(["auto", "host", "device"] as const), "auto")
     .option("--json", "print one JSON object with text and timings instead of streaming")
     .action(async (o: RunOptions) => {
       await runCommand(o);
@@ -83,8 +85,13 @@ async function runCommand(o: RunOptions): Promise<void> {
   }
   const tLoad = performance.now();
   const model = Model.load(modelPath, { gpuLayers: o.gpuLayers });
+  const greedy = o.temperature <= 0 && o.repeatPenalty === 1;
+  if (o.sampling === "device" && !greedy) throw new UserError("--sampling device supports greedy decoding only (--temperature 0, --repeat-penalty 1)");
+  // on a GPU the device argmax saves copying and scanning the logits; on a CPU the TS argmax is faster
+  const onGpu = o.gpuLayers !== 0 && listDevices().some((d) => d.type === "gpu" || d.type === "igpu");
   const ctx = Context.create(model, {
     ctx: o.ctx,
+    deviceGreedy: o.sampling === "device" || (o.sampling === "auto" && greedy && onGpu),
     threads: o.threads,
     flashAttn: o.flashAttn,
     cacheTypeK: o.cacheTypeK,
@@ -129,6 +136,7 @@ async function runCommand(o: RunOptions): Promise<void> {
         loadMs: round(loadMs),
         split: { decodeCallsMs: round(result.split.decodeCallsMs), samplingMs: round(result.split.samplingMs) },
         stopReason: result.stopReason,
+        sampling: ctx.deviceGreedy ? "device" : "host",
         tokenIds: result.tokens,
         model: { path: modelPath, architecture: model.info.architecture, ftype: model.info.ftype, params: model.info.nParams },
         backend: { library: getNative().source, devices: listDevices().map((d) => `${d.name} (${d.description})`) },

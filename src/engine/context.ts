@@ -24,7 +24,12 @@ export interface ContextOptions {
   rsSeq?: number;
   /** a context whose embeddings and output head this one borrows (DFlash drafter on its target) */
   other?: Context;
+  /** pick greedy tokens on the device (llama.cpp backend sampling): no logits are copied to the host,
+   *  so only greedy, penalty-free generation can use the context */
+  deviceGreedy?: boolean;
 }
+
+const NO_LOGITS = new Float32Array(0);
 
 function positiveInt(name: string, v: number | undefined): void {
   if (v !== undefined && (!Number.isInteger(v) || v < 1)) throw new UserError(`${name} must be a positive integer, got ${v}`);
@@ -37,11 +42,14 @@ export class Context {
   readonly nCtx: number;
   readonly nBatch: number;
   readonly nVocab: number;
+  /** tokens are picked by the device (see ContextOptions.deviceGreedy); logits() is then empty */
+  readonly deviceGreedy: boolean;
   private freed = false;
 
   private constructor(model: Model, native: NativeContext, seqMax: number) {
     this.model = model;
     this.native = native;
+    this.deviceGreedy = native.hasDeviceGreedy;
     this.nCtx = native.nCtx;
     this.nBatch = native.nBatch;
     this.nVocab = native.nVocab;
@@ -76,6 +84,7 @@ export class Context {
       threads: o.threads ?? cpuThreads,
       threadsBatch: o.threadsBatch ?? o.threads ?? cpuThreads,
       other: o.other?.native,
+      deviceGreedySeqs: o.deviceGreedy ? seqMax : 0,
     });
     return new Context(model, native, seqMax);
   }
@@ -85,9 +94,15 @@ export class Context {
     this.native.decode(batch.native);
   }
 
-  /** All output rows of the last decode, [rows x nVocab], a view into native memory. */
+  /** All output rows of the last decode, [rows x nVocab], a view into native memory (empty when the
+   *  device picks tokens). */
   logits(): Float32Array {
-    return this.native.logits();
+    return this.deviceGreedy ? NO_LOGITS : this.native.logits();
+  }
+
+  /** The device's greedy pick for output row i of the last decode (deviceGreedy contexts). */
+  sampledToken(i = -1): number {
+    return this.native.sampledToken(i);
   }
 
   /** Evaluates tokens of `seq` starting at `startPos`, in chunks of the batch size. Returns the
@@ -114,7 +129,7 @@ export class Context {
     b.clear();
     b.add(token, pos, seq, true);
     this.native.decode(b.native);
-    return this.native.logits();
+    return this.logits();
   }
 
   /** Drops positions >= fromPos of seq (all sequences when seq < 0). */

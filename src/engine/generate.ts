@@ -100,6 +100,10 @@ export async function* generate(ctx: Context, prompt: ArrayLike<number>, opts: G
   }
   const vocab = ctx.model.vocab;
   const sampler = new Sampler(ctx.nVocab, opts);
+  if (ctx.deviceGreedy && !sampler.isPlainGreedy) {
+    throw new UserError("this context picks greedy tokens on the device; sampling (temperature > 0 or penalties) needs a context without deviceGreedy");
+  }
+  const onDevice = ctx.deviceGreedy;
   for (let i = 0; i < prompt.length; i++) sampler.accept(prompt[i]);
   const decoder = new TokenTextDecoder(vocab);
   const stops = new StopMatcher(opts.stop ?? []);
@@ -123,7 +127,7 @@ export async function* generate(ctx: Context, prompt: ArrayLike<number>, opts: G
       break;
     }
     const tSample = performance.now();
-    const token = sampler.sample(logits);
+    const token = onDevice ? ctx.sampledToken() : sampler.sample(logits);
     sampler.accept(token);
     tLast = performance.now();
     samplingMs += tLast - tSample;

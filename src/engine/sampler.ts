@@ -147,6 +147,11 @@ export class Sampler {
     );
   }
 
+  /** Greedy without penalties: the pick depends on nothing but the argmax, so it can run on the device. */
+  get isPlainGreedy(): boolean {
+    return this.options.temperature <= 0 && !this.penaltiesOn;
+  }
+
   /** Picks a token from `logits` (not accepted: call accept() with whatever is kept).
    *  Greedy (temperature <= 0) does not consume randomness; otherwise exactly one
    *  drawFromDistribution() per call, so the RNG stream stays aligned across runs. */

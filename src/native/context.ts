@@ -3,7 +3,7 @@
 import koffi from "koffi";
 import { getNative } from "./index.js";
 import { LlamaError, UserError } from "./errors.js";
-import type { Ptr } from "./llama-api.js";
+import { llama_sampler_seq_config, type Ptr } from "./llama-api.js";
 import { clearRecentLog, recentProblems } from "./log.js";
 import type { NativeBatch } from "./batch.js";
 import type { NativeModel } from "./model.js";
@@ -30,6 +30,9 @@ export interface ContextOptions {
   other?: NativeContext;
   /** max outputs per ubatch; 0 = n_batch */
   nOutputsMax?: number;
+  /** argmax on the device for sequences 0..n-1 (llama.cpp backend sampling): greedy decoding then
+   *  reads one token id instead of copying and scanning a vocabulary of logits per step */
+  deviceGreedySeqs?: number;
 }
 
 export function cacheType(name: string): number {
@@ -45,6 +48,9 @@ export class NativeContext {
   readonly nVocab: number;
   readonly nEmbd: number;
   private freed = false;
+  /** device sampler chains and their config array; must outlive the context */
+  private readonly samplerChains: Ptr[];
+  private readonly samplerConfig: unknown;
   private lastOutputs = 0;
   private logitsAddr = 0;
   private logitsRows = 0;
@@ -53,9 +59,11 @@ export class NativeContext {
   private embdRows = 0;
   private embdView = new Float32Array(0);
 
-  private constructor(ptr: Ptr, model: NativeModel) {
+  private constructor(ptr: Ptr, model: NativeModel, samplerChains: Ptr[], samplerConfig: unknown) {
     const { llama } = getNative();
     this.ptr = ptr;
+    this.samplerChains = samplerChains;
+    this.samplerConfig = samplerConfig;
     this.model = model;
     this.mem = llama.llama_get_memory(ptr);
     this.nVocab = llama.llama_vocab_n_tokens(model.vocab);
@@ -82,19 +90,47 @@ export class NativeContext {
     p.n_outputs_max_per_seq = 0;
     p.no_perf = false;
     if (o.other) p.ctx_other = o.other.ptr;
+    const chains: Ptr[] = [];
+    let config: unknown = null;
+    const nGreedy = o.deviceGreedySeqs ?? 0;
+    if (nGreedy > 0) {
+      for (let s = 0; s < nGreedy; s++) {
+        const chain = llama.llama_sampler_chain_init({ no_perf: true });
+        llama.llama_sampler_chain_add(chain, llama.llama_sampler_init_greedy());
+        chains.push(chain);
+      }
+      config = koffi.alloc(llama_sampler_seq_config, nGreedy);
+      koffi.encode(config, llama_sampler_seq_config, chains.map((sampler, seq_id) => ({ seq_id, sampler })), nGreedy);
+      p.samplers = config;
+      p.n_samplers = nGreedy;
+    }
     clearRecentLog();
     const ptr = llama.llama_init_from_model(model.ptr, p);
     if (!ptr) {
+      for (const c of chains) llama.llama_sampler_free(c);
+      if (config) koffi.free(config);
       const why = recentProblems();
       throw new LlamaError(`failed to create a context of ${o.nCtx} tokens${why.length ? `: ${why.join("; ")}` : ""}`);
     }
-    return new NativeContext(ptr, model);
+    return new NativeContext(ptr, model, chains, config);
+  }
+
+  get hasDeviceGreedy(): boolean {
+    return this.samplerChains.length > 0;
   }
 
   free(): void {
     if (this.freed) return;
     this.freed = true;
-    getNative().llama.llama_free(this.ptr);
+    const { llama } = getNative();
+    llama.llama_free(this.ptr);
+    for (const c of this.samplerChains) llama.llama_sampler_free(c);
+    if (this.samplerConfig) koffi.free(this.samplerConfig);
+  }
+
+  /** The token the device sampler picked for output row i of the last decode (-1 = none). */
+  sampledToken(i: number): number {
+    return getNative().llama.llama_get_sampled_token_ith(this.ptr, i);
   }
 
   get nCtx(): number {

@@ -202,6 +202,13 @@ export interface PerfContextData {
   n_reused: number;
 }
 
+export const llama_sampler_chain_params = koffi.struct("llama_sampler_chain_params", { no_perf: "bool" });
+
+export const llama_sampler_seq_config = koffi.struct("llama_sampler_seq_config", {
+  seq_id: "int32_t",
+  sampler: "void *",
+});
+
 export const ggml_log_callback = koffi.proto("void ggml_log_callback(int level, const char *text, void *user_data)");
 
 type F<A extends unknown[], R> = (...args: A) => R;
@@ -295,6 +302,11 @@ export interface LlamaApi {
   llama_state_seq_set_data: F<[Ptr, Uint8Array, number, number], number>;
   llama_perf_context: F<[Ptr], PerfContextData>;
   llama_perf_context_reset: F<[Ptr], void>;
+  llama_sampler_chain_init: F<[{ no_perf: boolean }], Ptr>;
+  llama_sampler_chain_add: F<[Ptr, Ptr], void>;
+  llama_sampler_init_greedy: F<[], Ptr>;
+  llama_sampler_free: F<[Ptr], void>;
+  llama_get_sampled_token_ith: F<[Ptr, number], number>;
 }
 
 export function declareLlama(lib: koffi.IKoffiLib): LlamaApi {
@@ -386,5 +398,10 @@ export function declareLlama(lib: koffi.IKoffiLib): LlamaApi {
     llama_state_seq_set_data: d("size_t llama_state_seq_set_data(void *ctx, const uint8_t *src, size_t size, int32_t seq)"),
     llama_perf_context: d("llama_perf_context_data llama_perf_context(void *ctx)"),
     llama_perf_context_reset: d("void llama_perf_context_reset(void *ctx)"),
+    llama_sampler_chain_init: d("void *llama_sampler_chain_init(llama_sampler_chain_params params)"),
+    llama_sampler_chain_add: d("void llama_sampler_chain_add(void *chain, void *smpl)"),
+    llama_sampler_init_greedy: d("void *llama_sampler_init_greedy(void)"),
+    llama_sampler_free: d("void llama_sampler_free(void *smpl)"),
+    llama_get_sampled_token_ith: d("int32_t llama_get_sampled_token_ith(void *ctx, int32_t i)"),
   } as LlamaApi;
 }

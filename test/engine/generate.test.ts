@@ -120,3 +120,23 @@ describe("StopMatcher", () => {
     expect(m.push("xxBBA")).toEqual({ release: "xx", stopped: true });
   });
 });
+
+describe("greedy on the device", () => {
+  it("picks the same tokens as the host sampler", async () => {
+    const dctx = Context.create(model, { ctx: 512, threads: 1, deviceGreedy: true });
+    try {
+      expect(dctx.deviceGreedy).toBe(true);
+      expect(dctx.logits()).toHaveLength(0);
+      const prompts = ["The quick brown fox", "def main():\n", "日本語", "<|im_start|>user\nhello<|im_end|>\n"];
+      for (const p of prompts) {
+        const toks = model.vocab.tokenize(p, { addSpecial: false });
+        const host = await generateText(ctx, toks, { temperature: 0, maxTokens: 24, ignoreEog: true });
+        const dev = await generateText(dctx, toks, { temperature: 0, maxTokens: 24, ignoreEog: true });
+        expect(dev.tokens).toEqual(host.tokens);
+      }
+      await expect(generateText(dctx, model.vocab.tokenize("x"), { temperature: 0.7, maxTokens: 2 })).rejects.toThrow(/device/);
+    } finally {
+      dctx.free();
+    }
+  });
+});
