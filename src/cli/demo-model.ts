@@ -5,7 +5,7 @@ import path from "node:path";
 import { makeModel } from "../models/make-model.js";
 import { cacheRoot } from "../native/source-build.js";
 
-const DEMO_NAME = "demo-qwen3-tiny-seed1-v1.gguf";
+const DEMO_NAME = "demo-qwen3-tiny-seed1-v2.gguf";
 
 export async function demoModelPath(): Promise<string> {
   const dir = path.join(cacheRoot(), "models");

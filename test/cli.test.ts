@@ -1,0 +1,94 @@
+// The flint binary end to end (compiled dist/, which `npm test` builds first).
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { beforeAll, describe, expect, it } from "vitest";
+import { Model } from "../src/engine/model.js";
+import { tinyModelPath } from "./helpers/models.js";
+
+const cli = path.resolve(__dirname, "../dist/cli.js");
+const dir = mkdtempSync(path.join(tmpdir(), "flint-cli-"));
+
+function flint(...args: string[]) {
+  const r = spawnSync(process.execPath, [cli, ...args], { encoding: "utf8", env: { ...process.env, FLINT_CACHE_DIR: dir }, timeout: 60_000 });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+let model: string;
+beforeAll(async () => {
+  model = await tinyModelPath();
+  expect(existsSync(cli)).toBe(true);
+});
+
+describe("flint run", () => {
+  it("prints one JSON object with text and timings", () => {
+    const r = flint("run", "--model", model, "--prompt", "Hello", "-n", "16", "--temperature", "0", "--ignore-eos", "--threads", "1", "--json");
+    expect(r.code).toBe(0);
+    const out = JSON.parse(r.stdout);
+    expect(out.tokens).toBe(16);
+    expect(out.tokenIds).toHaveLength(16);
+    expect(typeof out.text).toBe("string");
+    expect(out.promptTokens).toBeGreaterThan(0);
+    expect(out.tokensPerSecond).toBeGreaterThan(0);
+    expect(out.promptMs).toBeGreaterThanOrEqual(0);
+    expect(out.decodeMs).toBeGreaterThan(0);
+    expect(out.stopReason).toBe("length");
+  });
+
+  it("streams the same greedy text as --json", () => {
+    const json = JSON.parse(flint("run", "--model", model, "--prompt", "Hi", "-n", "12", "--temperature", "0", "--ignore-eos", "--threads", "1", "--json").stdout);
+    const streamed = flint("run", "--model", model, "--prompt", "Hi", "-n", "12", "--temperature", "0", "--ignore-eos", "--threads", "1");
+    expect(streamed.code).toBe(0);
+    expect(streamed.stdout).toBe(json.text + "\n");
+    expect(streamed.stderr).toMatch(/tok\/s/);
+  });
+
+  it("runs the generated demo model when no --model is given", () => {
+    const r = flint("run", "--prompt", "Hello", "-n", "4", "--threads", "1", "--json");
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout).tokens).toBeLessThanOrEqual(4);
+    expect(existsSync(path.join(dir, "models"))).toBe(true);
+  });
+
+  it("rejects bad input with a clear message and exit code 1", () => {
+    const cases: [string[], RegExp][] = [
+      [["run", "--model", path.join(dir, "missing.gguf"), "--prompt", "x"], /model file not found/],
+      [["run", "--model", model], /no prompt/],
+      [["run", "--model", model, "--prompt", "x", "--temperature", "hot"], /temperature.*expected a number/],
+      [["run", "--model", model, "--prompt", "x", "-n", "-3"], /max-tokens.*expected an integer/],
+      [["run", "--model", model, "--prompt", "x", "--ctx", "99999999"], /exceeds the model's training context/],
+      [["run", "--model", model, "--prompt", "x", "--flash-attn", "maybe"], /flash-attn.*expected one of/],
+    ];
+    for (const [args, msg] of cases) {
+      const r = flint(...args);
+      expect(r.code, args.join(" ")).toBe(1);
+      expect(r.stderr, args.join(" ")).toMatch(msg);
+      expect(r.stderr).not.toMatch(/internal error|at .*\.js:\d+/);
+    }
+  });
+});
+
+describe("flint quantize", () => {
+  for (const type of ["Q8_0", "Q4_K_M"]) {
+    it(`quantizes to ${type} and the result loads and runs`, () => {
+      const out = path.join(dir, `tiny-${type}.gguf`);
+      const r = flint("quantize", model, out, type, "--threads", "1");
+      expect(r.code, r.stderr).toBe(0);
+      const m = Model.load(out, { gpuLayers: 0 });
+      try {
+        expect(m.info.ftype).toMatch(new RegExp(type.replace("_M", "").replace("_", "_"), "i"));
+      } finally {
+        m.free();
+      }
+      const run = flint("run", "--model", out, "--prompt", "Hello", "-n", "8", "--threads", "1", "--json");
+      expect(run.code).toBe(0);
+    });
+  }
+
+  it("rejects an unknown type", () => {
+    const r = flint("quantize", model, path.join(dir, "x.gguf"), "Q9_X");
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/unknown quantization type "Q9_X"/);
+  });
+});
