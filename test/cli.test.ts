@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { Model } from "../src/engine/model.js";
-import { tinyModelPath } from "./helpers/models.js";
+import { tinyDrafterPath, tinyModelPath } from "./helpers/models.js";
 
 const cli = path.resolve(__dirname, "../dist/cli.js");
 const dir = mkdtempSync(path.join(tmpdir(), "flint-cli-"));
@@ -65,6 +65,39 @@ describe("flint run", () => {
       expect(r.code, args.join(" ")).toBe(1);
       expect(r.stderr, args.join(" ")).toMatch(msg);
       expect(r.stderr).not.toMatch(/internal error|at .*\.js:\d+/);
+    }
+  });
+});
+
+describe("flint run --spec dflash", () => {
+  it("reports speculation stats and the same greedy tokens as plain decoding", async () => {
+    const draft = await tinyDrafterPath();
+    const args = ["--model", model, "--prompt", "Hello", "-n", "20", "--temperature", "0", "--ignore-eos", "--threads", "1", "--json"];
+    const plain = JSON.parse(flint("run", ...args).stdout);
+    const r = flint("run", ...args, "--spec", "dflash", "--draft", draft, "--budget", "4");
+    expect(r.code, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout);
+    expect(out.tokenIds).toEqual(plain.tokenIds);
+    expect(out.spec.drafter).toBe("dflash");
+    expect(out.spec.budget).toBe(4);
+    expect(out.spec.steps).toBeGreaterThan(0);
+    expect(out.spec.acceptedPerDepth).toHaveLength(4);
+    expect(Object.keys(out.spec.timeMs).sort()).toEqual(["bookkeeping", "draft", "other", "sampling", "verify"]);
+  });
+
+  it("rejects bad combinations clearly", async () => {
+    const draft = await tinyDrafterPath();
+    const cases: [string[], RegExp][] = [
+      [["--spec", "dflash"], /needs --draft/],
+      [["--draft", draft], /--spec is none/],
+      [["--spec", "dflash", "--draft", path.join(dir, "none.gguf")], /model file not found/],
+      [["--spec", "dflash", "--draft", model], /is a qwen3 model, not a dflash drafter/],
+      [["--spec", "dflash", "--draft", draft, "--budget", "99"], /budget must be an integer in \[0, 15\]/],
+    ];
+    for (const [extra, msg] of cases) {
+      const r = flint("run", "--model", model, "--prompt", "x", "-n", "2", "--threads", "1", ...extra);
+      expect(r.code, extra.join(" ")).toBe(1);
+      expect(r.stderr, extra.join(" ")).toMatch(msg);
     }
   });
 });

@@ -2,7 +2,9 @@
 import { readFileSync } from "node:fs";
 import type { Command } from "commander";
 import { Context } from "../engine/context.js";
-import { generate, type GenerateResult } from "../engine/generate.js";
+import { generate, type GenerateEvent, type GenerateResult } from "../engine/generate.js";
+import { DFlashDrafter } from "../spec/dflash-drafter.js";
+import { generateSpeculative, type SpecStats } from "../spec/generate-spec.js";
 import { Model } from "../engine/model.js";
 import { UserError } from "../native/errors.js";
 import { getNative, listDevices } from "../native/index.js";
@@ -30,6 +32,9 @@ interface RunOptions {
   ignoreEos?: boolean;
   json?: boolean;
   sampling: "auto" | "host" | "device";
+  spec: "none" | "dflash";
+  draft?: string;
+  budget?: number;
 }
 
 const CACHE_TYPES = ["f32", "f16", "bf16", "q8_0", "q4_0"] as const;
@@ -57,6 +62,9 @@ export function registerRun(program: Command): void {
     .option("--stop <s>", "stop string (repeatable)", collect, [])
     .option("--ignore-eos", "keep generating past end-of-generation tokens")
     .option("--sampling <where>", "auto: greedy runs on the device (no logits copied back), host: always the TS sampler", choice(["auto", "host", "device"] as const), "auto")
+    .option("--spec <mode>", "speculative decoding: none, dflash (chain verify; needs --draft)", choice(["none", "dflash"] as const), "none")
+    .option("--draft <file>", "DFlash drafter GGUF matched to --model")
+    .option("--budget <n>", "drafted tokens verified per step (default: block size - 1)", int(0))
     .option("--json", "print one JSON object with text and timings instead of streaming")
     .action(async (o: RunOptions) => {
       await runCommand(o);
@@ -85,7 +93,9 @@ async function runCommand(o: RunOptions): Promise<void> {
   }
   const tLoad = performance.now();
   const model = Model.load(modelPath, { gpuLayers: o.gpuLayers });
-  const greedy = o.temperature <= 0 && o.repeatPenalty === 1;
+  if (o.spec === "dflash" && !o.draft) throw new UserError("--spec dflash needs --draft FILE (a dflash drafter made for this model)");
+  if (o.spec === "none" && o.draft) throw new UserError("--draft is given but --spec is none; add --spec dflash");
+  const greedy = o.temperature <= 0 && o.repeatPenalty === 1 && o.spec === "none";
   if (o.sampling === "device" && !greedy) throw new UserError("--sampling device supports greedy decoding only (--temperature 0, --repeat-penalty 1)");
   // on a GPU the device argmax saves copying and scanning the logits; on a CPU the TS argmax is faster
   const onGpu = o.gpuLayers !== 0 && listDevices().some((d) => d.type === "gpu" || d.type === "igpu");
@@ -97,13 +107,26 @@ async function runCommand(o: RunOptions): Promise<void> {
     cacheTypeK: o.cacheTypeK,
     cacheTypeV: o.cacheTypeV,
   });
+  let drafter: DFlashDrafter | undefined;
+  let draftModel: Model | undefined;
+  try {
+    if (o.spec === "dflash") {
+      draftModel = Model.load(o.draft!, { gpuLayers: o.gpuLayers });
+      drafter = new DFlashDrafter(ctx, draftModel, { topK: 1, threads: o.threads });
+    }
+  } catch (err) {
+    ctx.free();
+    model.free();
+    draftModel?.free();
+    throw err;
+  }
   const loadMs = performance.now() - tLoad;
   try {
     const prompt = model.vocab.tokenize(promptText);
     const abort = new AbortController();
     const onSigint = () => abort.abort();
     process.once("SIGINT", onSigint);
-    const it = generate(ctx, prompt, {
+    const genOpts = {
       maxTokens: o.maxTokens,
       temperature: o.temperature,
       topK: o.topK,
@@ -114,8 +137,12 @@ async function runCommand(o: RunOptions): Promise<void> {
       stop: o.stop,
       ignoreEog: o.ignoreEos,
       signal: abort.signal,
-    });
-    let result: GenerateResult;
+      budget: o.budget,
+    };
+    const it: AsyncGenerator<GenerateEvent, GenerateResult & { spec?: SpecStats }> = drafter
+      ? generateSpeculative(ctx, drafter, prompt, genOpts)
+      : generate(ctx, prompt, genOpts);
+    let result: GenerateResult & { spec?: SpecStats };
     for (;;) {
       const r = await it.next();
       if (r.done) {
@@ -137,6 +164,7 @@ async function runCommand(o: RunOptions): Promise<void> {
         split: { decodeCallsMs: round(result.split.decodeCallsMs), samplingMs: round(result.split.samplingMs) },
         stopReason: result.stopReason,
         sampling: ctx.deviceGreedy ? "device" : "host",
+        ...(result.spec ? { spec: result.spec } : {}),
         tokenIds: result.tokens,
         model: { path: modelPath, architecture: model.info.architecture, ftype: model.info.ftype, params: model.info.nParams },
         backend: { library: getNative().source, devices: listDevices().map((d) => `${d.name} (${d.description})`) },
@@ -145,10 +173,14 @@ async function runCommand(o: RunOptions): Promise<void> {
     } else {
       process.stdout.write("\n");
       process.stderr.write(
-        `flint: ${result.promptTokens} prompt tokens in ${result.promptMs.toFixed(0)} ms, ${result.tokens.length} tokens at ${result.tokensPerSecond.toFixed(1)} tok/s (${result.stopReason})\n`,
+        `flint: ${result.promptTokens} prompt tokens in ${result.promptMs.toFixed(0)} ms, ${result.tokens.length} tokens at ${result.tokensPerSecond.toFixed(1)} tok/s (${result.stopReason})` +
+          (result.spec ? `, dflash mean accepted length ${result.spec.meanAcceptedLength.toFixed(2)} over ${result.spec.steps} steps` : "") +
+          "\n",
       );
     }
   } finally {
+    drafter?.free();
+    draftModel?.free();
     ctx.free();
     model.free();
   }

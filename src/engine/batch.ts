@@ -55,3 +55,50 @@ export class Batch {
     this.nb.free();
   }
 }
+
+/** A batch of input embeddings instead of token ids (DFlash feature injection into a drafter). */
+export class EmbeddingBatch {
+  private readonly nb: NativeBatch;
+  readonly nEmbd: number;
+
+  constructor(capacity: number, nEmbd: number, nSeqMax = 1) {
+    this.nb = new NativeBatch(capacity, nSeqMax, nEmbd);
+    this.nEmbd = nEmbd;
+  }
+
+  get capacity(): number {
+    return this.nb.capacity;
+  }
+  get nTokens(): number {
+    return this.nb.nTokens;
+  }
+  get native(): NativeBatch {
+    return this.nb;
+  }
+  /** rows of input embeddings, [capacity x nEmbd]; fill row i before add() returns i */
+  get embd(): Float32Array {
+    return this.nb.embd;
+  }
+
+  clear(): this {
+    this.nb.nTokens = 0;
+    return this;
+  }
+
+  /** Appends a row (its embedding must be written at embd[i*nEmbd ...]); returns its index. */
+  add(pos: number, seq: number, output = false): number {
+    const nb = this.nb;
+    const i = nb.nTokens;
+    if (i >= nb.capacity) throw new RangeError(`batch is full (${nb.capacity} rows)`);
+    nb.pos[i] = pos;
+    nb.seqIds[i][0] = seq;
+    nb.nSeqId[i] = 1;
+    nb.logits[i] = output ? 1 : 0;
+    nb.nTokens = i + 1;
+    return i;
+  }
+
+  free(): void {
+    this.nb.free();
+  }
+}

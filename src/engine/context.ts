@@ -2,7 +2,7 @@
 import { availableParallelism } from "node:os";
 import { NativeContext, type CacheType } from "../native/context.js";
 import { UserError } from "../native/errors.js";
-import { Batch } from "./batch.js";
+import { Batch, type EmbeddingBatch } from "./batch.js";
 import type { Model } from "./model.js";
 
 export interface ContextOptions {
@@ -90,7 +90,7 @@ export class Context {
   }
 
   /** Runs the context's batch (or another); throws a clear error when it does not fit. */
-  decode(batch: Batch = this.batch): void {
+  decode(batch: Batch | EmbeddingBatch = this.batch): void {
     this.native.decode(batch.native);
   }
 

@@ -263,10 +263,16 @@ export class NativeContext {
     getNative().ext.llama_set_embeddings_layer_inp(this.ptr, lid, on);
   }
 
-  /** llama-ext: captured inputs of layer `lid` from the last decode, [nTokens x nEmbd] (a copy). */
+  /** llama-ext: captured inputs of layer `lid` for the tokens of the last decode, [nTokens x nEmbd],
+   *  a view into native memory valid until the next decode. */
   layerInput(lid: number, nTokens: number): Float32Array {
     const ptr = getNative().ext.llama_get_embeddings_layer_inp(this.ptr, lid);
     if (!ptr) throw new LlamaError(`layer ${lid} inputs were not captured`);
-    return new Float32Array(koffi.view(ptr, nTokens * this.nEmbd * 4)).slice();
+    return new Float32Array(koffi.view(ptr, nTokens * this.nEmbd * 4));
+  }
+
+  /** llama-ext: output the drafter's nextn embeddings (DFlash contexts set this like llama.cpp does). */
+  setNextnEmbeddings(on: boolean, masked: boolean): void {
+    getNative().ext.llama_set_embeddings_nextn(this.ptr, on, masked);
   }
 }

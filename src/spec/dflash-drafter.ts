@@ -1,0 +1,140 @@
+// DFlash block drafter (Chen, Liang, Liu 2026) over libllama's `dflash` architecture. The drafter
+// context borrows the target's embeddings and output head (ctx_other). Its KV cache holds, at the
+// target's positions, the target's layer inputs for every committed token ("features"): after each
+// target decode the caller injects the rows it keeps. A draft decodes [last, MASK x (B-1)]
+// non-causally and reads per-position top-K log-probs for the B-1 positions after `last`; the noise
+// block's cells are dropped right away so only committed features stay in the drafter's cache.
+import { EmbeddingBatch, Batch } from "../engine/batch.js";
+import { Context } from "../engine/context.js";
+import type { Model } from "../engine/model.js";
+import { UserError } from "../native/errors.js";
+import { topKLogProbs } from "./topk.js";
+
+export interface DraftBlock {
+  /** positions drafted (B-1) */
+  depth: number;
+  /** candidates per position */
+  k: number;
+  /** [depth x k] token ids, best first per position */
+  ids: Int32Array;
+  /** [depth x k] log-probabilities under the drafter */
+  logp: Float32Array;
+}
+
+export interface DFlashOptions {
+  /** candidates kept per drafted position (1 = chain) */
+  topK?: number;
+  threads?: number;
+}
+
+/** Checks a drafter against its target before any context is made. */
+export function checkDFlashPair(target: Model, draft: Model): void {
+  if (target.info.architecture === "dflash") throw new UserError(`the target ${target.info.path} is itself a dflash drafter; pass the model it drafts for`);
+  if (draft.info.architecture !== "dflash") {
+    throw new UserError(`${draft.info.path} is a ${draft.info.architecture} model, not a dflash drafter`);
+  }
+  if (draft.info.nVocab !== target.info.nVocab) {
+    throw new UserError(`dflash drafter vocabulary (${draft.info.nVocab} tokens) does not match the target's (${target.info.nVocab}); it was made for another model`);
+  }
+  if (draft.info.nEmbd !== target.info.nEmbd) {
+    throw new UserError(`dflash drafter hidden size ${draft.info.nEmbd} does not match the target's ${target.info.nEmbd}; it was made for another model`);
+  }
+  const ids = draft.native.targetLayerIds();
+  if (ids.length === 0) throw new UserError(`dflash drafter ${draft.info.path} has no dflash.target_layers`);
+  for (const id of ids) {
+    if (id < 0 || id >= target.info.nLayer) {
+      throw new UserError(`dflash drafter conditions on target layer ${id}, but the target has ${target.info.nLayer} layers; it was made for another model`);
+    }
+  }
+}
+
+export class DFlashDrafter {
+  readonly ctx: Context;
+  readonly blockSize: number;
+  readonly maskToken: number;
+  readonly layerIds: Int32Array;
+  readonly topK: number;
+  private readonly target: Context;
+  private readonly nEmbdTgt: number;
+  private readonly inj: EmbeddingBatch;
+  private readonly block: Batch;
+  private readonly out: DraftBlock;
+
+  constructor(target: Context, draft: Model, opts: DFlashOptions = {}) {
+    checkDFlashPair(target.model, draft);
+    this.target = target;
+    this.layerIds = draft.native.targetLayerIds();
+    this.blockSize = Number(draft.meta("dflash.block_size") ?? 16);
+    const mask = draft.meta("tokenizer.ggml.mask_token_id");
+    if (mask === undefined) throw new UserError(`dflash drafter ${draft.info.path} has no tokenizer.ggml.mask_token_id`);
+    this.maskToken = Number(mask);
+    this.topK = opts.topK ?? 8;
+    this.nEmbdTgt = target.model.info.nEmbd;
+    this.ctx = Context.create(draft, {
+      ctx: target.nCtx,
+      batch: target.nBatch,
+      ubatch: Math.min(512, target.nBatch),
+      threads: opts.threads,
+      other: target,
+    });
+    this.ctx.native.setNextnEmbeddings(true, true);
+    this.ctx.native.setCausalAttention(draft.meta("dflash.attention.causal") === "true");
+    for (const lid of this.layerIds) target.native.captureLayerInput(lid, true);
+    this.inj = new EmbeddingBatch(target.nBatch, this.layerIds.length * this.nEmbdTgt);
+    this.block = new Batch(this.blockSize);
+    const depth = this.blockSize - 1;
+    this.out = { depth, k: this.topK, ids: new Int32Array(depth * this.topK), logp: new Float32Array(depth * this.topK) };
+  }
+
+  /** Injects the features of rows of the target's last decode: row rows[i] (or rowStart + i) goes to
+   *  position pos0 + i of `seq`. Call after every target decode, for the rows that stay committed. */
+  inject(rowStart: number, count: number, pos0: number, nTargetRows: number, seq = 0, rows?: ArrayLike<number>): void {
+    if (count <= 0) return;
+    const views = Array.from(this.layerIds, (lid) => this.target.native.layerInput(lid, nTargetRows));
+    const n = this.nEmbdTgt;
+    const stride = views.length * n;
+    const cap = this.inj.capacity;
+    for (let off = 0; off < count; off += cap) {
+      const chunk = Math.min(cap, count - off);
+      const embd = this.inj.embd;
+      this.inj.clear();
+      for (let i = 0; i < chunk; i++) {
+        const row = rows ? rows[off + i] : rowStart + off + i;
+        for (let l = 0; l < views.length; l++) embd.set(views[l].subarray(row * n, row * n + n), i * stride + l * n);
+        this.inj.add(pos0 + off + i, seq);
+      }
+      this.ctx.decode(this.inj);
+    }
+  }
+
+  /** Drafts the block after `last` (at position `pos`, not yet in any cache); returns per-position
+   *  top-K log-probs (a reused object, valid until the next call). */
+  draft(last: number, pos: number, seq = 0): DraftBlock {
+    const b = this.block;
+    b.clear();
+    // every row is an output, as in llama.cpp: the dflash graph maps outputs to the block's first
+    // rows, so asking only for the mask rows would read the wrong positions
+    b.add(last, pos, seq, true);
+    for (let i = 1; i < this.blockSize; i++) b.add(this.maskToken, pos + i, seq, true);
+    this.ctx.decode(b);
+    const logits = this.ctx.logits();
+    const nv = this.ctx.nVocab;
+    const out = this.out;
+    for (let d = 0; d < out.depth; d++) topKLogProbs(logits.subarray((d + 1) * nv, (d + 2) * nv), out.k, out.ids, out.logp, d * out.k);
+    // the noise block is not history: only injected features of committed tokens stay cached
+    this.ctx.truncate(seq, pos);
+    return out;
+  }
+
+  /** Forgets positions >= pos of seq (after the target rolled back). */
+  truncate(seq: number, pos: number): void {
+    this.ctx.truncate(seq, pos);
+  }
+
+  free(): void {
+    for (const lid of this.layerIds) this.target.native.captureLayerInput(lid, false);
+    this.inj.free();
+    this.block.free();
+    this.ctx.free();
+  }
+}

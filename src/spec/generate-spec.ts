@@ -1,0 +1,175 @@
+// Speculative generation with a DFlash drafter and chain verify: each step drafts a block after the
+// last token, verifies [last, d1..dD] in one target forward, and walks the chain with the target's
+// own choice at every row (argmax at T=0, a sample from the target's distribution at T>0). Every
+// emitted token is the target's; drafts only decide how many target rows one forward yields.
+import { performance } from "node:perf_hooks";
+import type { Context } from "../engine/context.js";
+import { StopMatcher, type GenerateEvent, type GenerateOptions, type GenerateResult, type StopReason } from "../engine/generate.js";
+import { Sampler } from "../engine/sampler.js";
+import { TokenTextDecoder } from "../engine/vocab.js";
+import { UserError } from "../native/errors.js";
+import type { DFlashDrafter } from "./dflash-drafter.js";
+
+export interface SpecOptions extends GenerateOptions {
+  /** drafted tokens verified per step (chain depth); default the drafter's block size - 1; 0 = plain AR */
+  budget?: number;
+}
+
+export interface SpecStats {
+  drafter: "dflash";
+  mode: "chain";
+  budget: number;
+  steps: number;
+  /** tokens emitted per verify step, bonus token included */
+  meanAcceptedLength: number;
+  /** acceptedPerDepth[d]: steps whose draft token at depth d+1 was accepted */
+  acceptedPerDepth: number[];
+  timeMs: { draft: number; verify: number; bookkeeping: number; sampling: number; other: number };
+}
+
+export type SpecResult = GenerateResult & { spec: SpecStats };
+
+export async function* generateSpeculative(target: Context, drafter: DFlashDrafter, prompt: ArrayLike<number>, opts: SpecOptions = {}): AsyncGenerator<GenerateEvent, SpecResult> {
+  const maxTokens = opts.maxTokens ?? 256;
+  const budget = opts.budget ?? drafter.blockSize - 1;
+  if (!Number.isInteger(budget) || budget < 0 || budget > drafter.blockSize - 1) {
+    throw new UserError(`chain budget must be an integer in [0, ${drafter.blockSize - 1}] for this drafter, got ${budget}`);
+  }
+  if (prompt.length === 0) throw new UserError("the prompt is empty");
+  if (prompt.length >= target.nCtx) throw new UserError(`the prompt (${prompt.length} tokens) does not fit the context of ${target.nCtx} tokens; raise --ctx`);
+  if (target.deviceGreedy) throw new UserError("speculative decoding reads the target's logits; use a context without deviceGreedy");
+  const vocab = target.model.vocab;
+  const sampler = new Sampler(target.nVocab, opts);
+  for (let i = 0; i < prompt.length; i++) sampler.accept(prompt[i]);
+  const decoder = new TokenTextDecoder(vocab);
+  const stops = new StopMatcher(opts.stop ?? []);
+  const nv = target.nVocab;
+  const time = { draft: 0, verify: 0, bookkeeping: 0, sampling: 0, other: 0 };
+  const acceptedPerDepth = new Array<number>(budget).fill(0);
+
+  target.truncate(0, 0);
+  drafter.truncate(0, 0);
+  const t0 = performance.now();
+  // prefill in batch-sized chunks, injecting each chunk's features into the drafter
+  const b = target.batch;
+  for (let off = 0; off < prompt.length; off += target.nBatch) {
+    const end = Math.min(prompt.length, off + target.nBatch);
+    b.clear();
+    for (let k = off; k < end; k++) b.add(prompt[k], k, 0, k === prompt.length - 1);
+    target.decode(b);
+    drafter.inject(0, end - off, off, end - off);
+  }
+  let rows = target.logits();
+  const tPrompt = performance.now();
+
+  const tokens: number[] = [];
+  let text = "";
+  // widened on purpose: the emit closure below assigns it
+  let stopReason = "length" as StopReason;
+  let done = false;
+  const pending: GenerateEvent[] = [];
+  // emits one target token; returns false when generation ends with it
+  const emit = (token: number): boolean => {
+    if (!opts.ignoreEog && vocab.isEog(token)) {
+      stopReason = "eog";
+      return false;
+    }
+    tokens.push(token);
+    const { release, stopped } = stops.push(decoder.push(token));
+    text += release;
+    pending.push({ token, text: release });
+    if (stopped) {
+      stopReason = "stop";
+      return false;
+    }
+    return tokens.length < maxTokens;
+  };
+
+  let ts = performance.now();
+  let last = sampler.sample(rows);
+  sampler.accept(last);
+  time.sampling += performance.now() - ts;
+  const tFirst = performance.now();
+  done = maxTokens === 0 || !emit(last);
+  let pos = prompt.length;
+  let steps = 0;
+  let emittedInSteps = 0;
+  while (!done) {
+    for (const e of pending.splice(0)) yield e;
+    if (opts.signal?.aborted) {
+      stopReason = "abort";
+      break;
+    }
+    const depth = Math.min(budget, target.nCtx - 1 - pos, drafter.blockSize - 1);
+    if (depth < 0) break;
+    ts = performance.now();
+    const block = depth > 0 ? drafter.draft(last, pos) : undefined;
+    const t1 = performance.now();
+    time.draft += t1 - ts;
+    b.clear();
+    b.add(last, pos, 0, true);
+    for (let i = 1; i <= depth; i++) b.add(block!.ids[(i - 1) * block!.k], pos + i, 0, true);
+    target.decode(b);
+    rows = target.logits();
+    const t2 = performance.now();
+    time.verify += t2 - t1;
+    // walk the chain with the target's choices
+    let accepted = 0;
+    let samplingMs = 0;
+    for (let i = 0; i <= depth; i++) {
+      const s0 = performance.now();
+      const tok = sampler.sample(rows.subarray(i * nv, (i + 1) * nv));
+      sampler.accept(tok);
+      samplingMs += performance.now() - s0;
+      last = tok;
+      if (!emit(tok)) {
+        done = true;
+        break;
+      }
+      if (i < depth && tok === b.native.token[i + 1]) {
+        accepted++;
+        acceptedPerDepth[i]++;
+      } else break;
+    }
+    time.sampling += samplingMs;
+    steps++;
+    emittedInSteps += accepted + 1;
+    if (done) break;
+    const t3 = performance.now();
+    // keep [last_prev, d1..d_accepted] at pos..pos+accepted; the bonus token is the next `last`
+    target.truncate(0, pos + accepted + 1);
+    drafter.inject(0, accepted + 1, pos, depth + 1);
+    pos += accepted + 1;
+    time.bookkeeping += performance.now() - t3;
+  }
+  for (const e of pending.splice(0)) yield e;
+  if (stopReason !== "stop") {
+    const tail = stops.push(decoder.flush()).release + stops.flush();
+    if (tail) {
+      text += tail;
+      yield { token: -1, text: tail };
+    }
+  }
+  const tLast = performance.now();
+  const decodeMs = tLast - tFirst;
+  time.other = Math.max(0, decodeMs - time.draft - time.verify - time.bookkeeping - time.sampling);
+  return {
+    text,
+    tokens,
+    promptTokens: prompt.length,
+    stopReason,
+    promptMs: tPrompt - t0,
+    decodeMs,
+    tokensPerSecond: tokens.length > 1 && decodeMs > 0 ? ((tokens.length - 1) * 1000) / decodeMs : 0,
+    split: { decodeCallsMs: time.verify + time.draft, samplingMs: time.sampling },
+    spec: {
+      drafter: "dflash",
+      mode: "chain",
+      budget,
+      steps,
+      meanAcceptedLength: steps > 0 ? emittedInSteps / steps : 0,
+      acceptedPerDepth,
+      timeMs: time,
+    },
+  };
+}

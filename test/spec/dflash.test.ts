@@ -1,0 +1,199 @@
+// DFlash chain speculation is lossless: every emitted token is the target's own choice.
+// Near-tie rule (DESIGN.md): batched verify and single-token decode round differently, so when the
+// speculative output first differs from plain decoding, the difference is accepted only if plain
+// decoding's top-2 logits at that token are within 1e-3; such cases are counted and reported, and
+// any other difference fails the test.
+import { existsSync, readFileSync } from "node:fs";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { Context } from "../../src/engine/context.js";
+import { generateText } from "../../src/engine/generate.js";
+import { Model } from "../../src/engine/model.js";
+import { DFlashDrafter, checkDFlashPair } from "../../src/spec/dflash-drafter.js";
+import { generateSpeculative, type SpecOptions, type SpecResult } from "../../src/spec/generate-spec.js";
+import { tinyDrafterPath, tinyModelPath } from "../helpers/models.js";
+
+const NEAR_TIE = 1e-3;
+const LLAMA_NEAR_TIE = 5e-3;
+const PROMPTS = [
+  "def fibonacci(n):\n", "import os\nimport sys\n\ndef main():\n", "class Stack:\n    def __init__(self):\n",
+  "for i in range(10):\n", "def quicksort(arr):\n    if len(arr) <= 1:\n", "# read a file\nwith open(path) as f:\n",
+  "x = [i * i for i in", "def add(a, b):\n    return", "try:\n    import numpy as np\nexcept", "if __name__ == \"__main__\":\n",
+  "The quick brown fox", "Once upon a time", "<|im_start|>user\nhello<|im_end|>\n<|im_start|>assistant\n", "1, 2, 3, 4,",
+  "SELECT * FROM users WHERE", "while True:\n    line = input()\n", "async def fetch(url):\n", "return {\"ok\": True,",
+  "print(\"hello\")\nprint(", "def __repr__(self):\n    return f\"",
+];
+
+async function runSpec(target: Context, drafter: DFlashDrafter, prompt: Int32Array, opts: SpecOptions): Promise<SpecResult> {
+  const it = generateSpeculative(target, drafter, prompt, opts);
+  for (;;) {
+    const r = await it.next();
+    if (r.done) return r.value;
+  }
+}
+
+/** Plain greedy decoding that also records the top-2 logit gap at every generated token. */
+async function plainWithGaps(ctx: Context, prompt: Int32Array, n: number): Promise<{ tokens: number[]; gaps: number[] }> {
+  const gaps: number[] = [];
+  ctx.truncate(0, 0);
+  let logits = ctx.prefill(prompt);
+  const tokens: number[] = [];
+  for (let i = 0; i < n; i++) {
+    let a = 0;
+    for (let v = 1; v < logits.length; v++) if (logits[v] > logits[a]) a = v;
+    let second = -Infinity;
+    for (let v = 0; v < logits.length; v++) if (v !== a && logits[v] > second) second = logits[v];
+    gaps.push(logits[a] - second);
+    tokens.push(a);
+    if (i < n - 1) logits = ctx.step(a, prompt.length + i);
+  }
+  return { tokens, gaps };
+}
+
+/** Compares under the near-tie rule; returns "equal" | "near-tie", throws on a real mismatch. */
+function judge(spec: number[], plain: { tokens: number[]; gaps: number[] }, label: string, tie = NEAR_TIE): "equal" | "near-tie" {
+  for (let i = 0; i < plain.tokens.length; i++) {
+    if (spec[i] !== plain.tokens[i]) {
+      if (plain.gaps[i] < tie) return "near-tie";
+      throw new Error(`${label}: speculative token ${i} is ${spec[i]}, plain decoding chose ${plain.tokens[i]} with a top-2 gap of ${plain.gaps[i]}`);
+    }
+  }
+  expect(spec).toHaveLength(plain.tokens.length);
+  return "equal";
+}
+
+function losslessSuite(name: string, paths: () => Promise<[string, string]>, nPrompts: number, nTokens: number, budgets: number[]) {
+  describe(`lossless greedy: ${name}`, () => {
+    let target: Model, draft: Model, tctx: Context, plainCtx: Context, drafter: DFlashDrafter;
+    beforeAll(async () => {
+      const [t, d] = await paths();
+      target = Model.load(t, { gpuLayers: 0 });
+      draft = Model.load(d, { gpuLayers: 0 });
+      tctx = Context.create(target, { ctx: 512, threads: 1 });
+      plainCtx = Context.create(target, { ctx: 512, threads: 1 });
+      drafter = new DFlashDrafter(tctx, draft, { topK: 1, threads: 1 });
+    });
+    afterAll(() => {
+      drafter?.free();
+      tctx?.free();
+      plainCtx?.free();
+      draft?.free();
+      target?.free();
+    });
+
+    it(`matches plain decoding for ${nPrompts} prompts x budgets ${budgets.join("/")}`, async () => {
+      let nearTies = 0;
+      let equal = 0;
+      const al: Record<number, number[]> = {};
+      for (const p of PROMPTS.slice(0, nPrompts)) {
+        const prompt = target.vocab.tokenize(p);
+        const plain = await plainWithGaps(plainCtx, prompt, nTokens);
+        for (const budget of budgets) {
+          const r = await runSpec(tctx, drafter, prompt, { temperature: 0, maxTokens: nTokens, ignoreEog: true, budget });
+          const v = judge(r.tokens, plain, `${name} budget ${budget} prompt ${JSON.stringify(p)}`);
+          if (v === "near-tie") nearTies++;
+          else equal++;
+          (al[budget] ??= []).push(r.spec.meanAcceptedLength);
+        }
+      }
+      const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+      console.log(`${name}: ${equal} equal, ${nearTies} near ties; mean accepted length by budget: ${budgets.map((b) => `${b}: ${mean(al[b]).toFixed(2)}`).join(", ")}`);
+      expect(nearTies).toBeLessThanOrEqual(Math.ceil(0.1 * (equal + nearTies)));
+    });
+
+    it("stops on the same end-of-generation token as plain decoding", async () => {
+      const prompt = target.vocab.tokenize(PROMPTS[0]);
+      const plain = await generateText(plainCtx, prompt, { temperature: 0, maxTokens: 200 });
+      const spec = await runSpec(tctx, drafter, prompt, { temperature: 0, maxTokens: 200 });
+      expect(spec.stopReason).toBe(plain.stopReason);
+      expect(spec.tokens).toEqual(plain.tokens);
+    });
+
+    it("seeded sampling at T>0 draws the same tokens as plain sampling", async () => {
+      // one sampler draw per emitted token in both paths, so equal logits give equal tokens
+      let same = 0;
+      const seeds = 40;
+      for (let seed = 0; seed < seeds; seed++) {
+        const prompt = target.vocab.tokenize(PROMPTS[seed % 5]);
+        const o = { temperature: 0.9, topK: 0, topP: 1, minP: 0, seed, maxTokens: 16, ignoreEog: true };
+        const plain = await generateText(plainCtx, prompt, o);
+        const spec = await runSpec(tctx, drafter, prompt, { ...o, budget: 4 });
+        if (JSON.stringify(plain.tokens) === JSON.stringify(spec.tokens)) same++;
+      }
+      expect(same).toBeGreaterThanOrEqual(seeds - 2);
+    });
+  });
+}
+
+losslessSuite("tiny generated pair", async () => [await tinyModelPath(), await tinyDrafterPath()], 20, 32, [1, 4, 15]);
+
+const shared = path.resolve(__dirname, "../../../shared/models");
+const haveShared = existsSync(path.join(shared, "code29m-dflash-3l.gguf"));
+if (haveShared) {
+  losslessSuite("trained code29m pair", async () => [path.join(shared, "code29m-q8_0.gguf"), path.join(shared, "code29m-dflash-3l.gguf")], 10, 48, [1, 4, 15]);
+}
+
+describe.runIf(haveShared)("against llama.cpp's own DFlash", () => {
+  const fixture = JSON.parse(readFileSync(path.join(__dirname, "../fixtures/llama-dflash-code29m.json"), "utf8")) as {
+    results: { prompt: string; tokens: number[]; promptTokens: number; draftAccepted: number }[];
+  };
+  it("accepts exactly as many drafted tokens and emits the same tokens", async () => {
+    const target = Model.load(path.join(shared, "code29m-q8_0.gguf"), { gpuLayers: 0 });
+    const draft = Model.load(path.join(shared, "code29m-dflash-3l.gguf"), { gpuLayers: 0 });
+    const tctx = Context.create(target, { ctx: 1024, threads: 1 });
+    const plainCtx = Context.create(target, { ctx: 1024, threads: 1 });
+    const drafter = new DFlashDrafter(tctx, draft, { topK: 1, threads: 1 });
+    let exact = 0;
+    let nearTies = 0;
+    try {
+      for (const f of fixture.results) {
+        const prompt = target.vocab.tokenize(f.prompt);
+        expect(prompt.length).toBe(f.promptTokens);
+        const r = await runSpec(tctx, drafter, prompt, { temperature: 0, maxTokens: f.tokens.length, ignoreEog: true, budget: 15 });
+        const plain = await plainWithGaps(plainCtx, prompt, f.tokens.length);
+        // flint's speculative output is plain greedy output (near-tie rule)...
+        judge(r.tokens, plain, `flint dflash on ${JSON.stringify(f.prompt)}`);
+        // ...and llama.cpp's own DFlash output is too, up to its own near ties. Its verify batches
+        // have other shapes than flint's, so its rounding moves further: on "for i in range(10)" it
+        // flips a top-2 pair 3.1e-3 apart. For llama.cpp's output the rule is therefore 5e-3.
+        if (judge(f.tokens, plain, `llama.cpp dflash on ${JSON.stringify(f.prompt)}`, LLAMA_NEAR_TIE) === "near-tie") {
+          nearTies++;
+          continue;
+        }
+        // same outputs: the drafts must agree, so both accept the same number of drafted tokens
+        expect(r.spec.acceptedPerDepth.reduce((a, b) => a + b, 0)).toBe(f.draftAccepted);
+        exact++;
+      }
+      console.log(`llama.cpp cross-check: ${exact} prompts with identical output and accepted counts, ${nearTies} where llama.cpp's DFlash output took the other side of a near tie`);
+      expect(exact).toBeGreaterThanOrEqual(fixture.results.length - 1);
+    } finally {
+      drafter.free();
+      tctx.free();
+      plainCtx.free();
+      draft.free();
+      target.free();
+    }
+  });
+});
+
+describe("pairing errors", () => {
+  it("refuses a drafter made for another target", async () => {
+    const tiny = Model.load(await tinyModelPath(), { gpuLayers: 0 });
+    const draft = Model.load(await tinyDrafterPath(), { gpuLayers: 0 });
+    try {
+      expect(() => checkDFlashPair(draft, draft)).toThrow(/is itself a dflash drafter/);
+      expect(() => checkDFlashPair(tiny, tiny)).toThrow(/is a qwen3 model, not a dflash drafter/);
+      if (haveShared) {
+        const other = Model.load(path.join(shared, "code29m-q8_0.gguf"), { gpuLayers: 0 });
+        try {
+          expect(() => checkDFlashPair(other, draft)).toThrow(/vocabulary .* does not match|hidden size/);
+        } finally {
+          other.free();
+        }
+      }
+    } finally {
+      draft.free();
+      tiny.free();
+    }
+  });
+});
