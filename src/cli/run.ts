@@ -61,7 +61,7 @@ export function registerRun(program: Command): void {
     .option("--cache-type-v <t>", "V cache type", choice(CACHE_TYPES))
     .option("--stop <s>", "stop string (repeatable)", collect, [])
     .option("--ignore-eos", "keep generating past end-of-generation tokens")
-    .option("--sampling <where>", "auto: greedy runs on the device (no logits copied back), host: always the TS sampler", choice(["auto", "host", "device"] as const), "auto")
+    .option("--sampling <where>", "auto: greedy picks (and DFlash chain drafts) run on the GPU, no logits copied back; host: the TS sampler", choice(["auto", "host", "device"] as const), "auto")
     .option("--spec <mode>", "speculative decoding: none, dflash (chain verify; needs --draft)", choice(["none", "dflash"] as const), "none")
     .option("--draft <file>", "DFlash drafter GGUF matched to --model")
     .option("--budget <n>", "drafted tokens verified per step (default: block size - 1)", int(0))
@@ -95,7 +95,7 @@ async function runCommand(o: RunOptions): Promise<void> {
   const model = Model.load(modelPath, { gpuLayers: o.gpuLayers });
   if (o.spec === "dflash" && !o.draft) throw new UserError("--spec dflash needs --draft FILE (a dflash drafter made for this model)");
   if (o.spec === "none" && o.draft) throw new UserError("--draft is given but --spec is none; add --spec dflash");
-  const greedy = o.temperature <= 0 && o.repeatPenalty === 1 && o.spec === "none";
+  const greedy = o.temperature <= 0 && o.repeatPenalty === 1;
   if (o.sampling === "device" && !greedy) throw new UserError("--sampling device supports greedy decoding only (--temperature 0, --repeat-penalty 1)");
   // on a GPU the device argmax saves copying and scanning the logits; on a CPU the TS argmax is faster
   const onGpu = o.gpuLayers !== 0 && listDevices().some((d) => d.type === "gpu" || d.type === "igpu");
@@ -112,7 +112,7 @@ async function runCommand(o: RunOptions): Promise<void> {
   try {
     if (o.spec === "dflash") {
       draftModel = Model.load(o.draft!, { gpuLayers: o.gpuLayers });
-      drafter = new DFlashDrafter(ctx, draftModel, { topK: 1, threads: o.threads });
+      drafter = new DFlashDrafter(ctx, draftModel, { topK: 1, threads: o.threads, deviceArgmax: ctx.deviceGreedy });
     }
   } catch (err) {
     ctx.free();

@@ -25,6 +25,9 @@ export interface DFlashOptions {
   /** candidates kept per drafted position (1 = chain) */
   topK?: number;
   threads?: number;
+  /** chain drafts (topK 1) take the argmax on the device: no block of logits is copied to the host.
+   *  The log-probs are then 0 (unknown). */
+  deviceArgmax?: boolean;
 }
 
 /** Checks a drafter against its target before any context is made. */
@@ -69,8 +72,10 @@ export class DFlashDrafter {
     if (mask === undefined) throw new UserError(`dflash drafter ${draft.info.path} has no tokenizer.ggml.mask_token_id`);
     this.maskToken = Number(mask);
     this.topK = opts.topK ?? 8;
+    if (opts.deviceArgmax && this.topK !== 1) throw new UserError("device argmax drafts need topK 1");
     this.nEmbdTgt = target.model.info.nEmbd;
     this.ctx = Context.create(draft, {
+      deviceGreedy: opts.deviceArgmax ?? false,
       ctx: target.nCtx,
       batch: target.nBatch,
       ubatch: Math.min(512, target.nBatch),
@@ -117,10 +122,14 @@ export class DFlashDrafter {
     b.add(last, pos, seq, true);
     for (let i = 1; i < this.blockSize; i++) b.add(this.maskToken, pos + i, seq, true);
     this.ctx.decode(b);
-    const logits = this.ctx.logits();
-    const nv = this.ctx.nVocab;
     const out = this.out;
-    for (let d = 0; d < out.depth; d++) topKLogProbs(logits.subarray((d + 1) * nv, (d + 2) * nv), out.k, out.ids, out.logp, d * out.k);
+    if (this.ctx.deviceGreedy) {
+      for (let d = 0; d < out.depth; d++) out.ids[d] = this.ctx.sampledToken(d + 1);
+    } else {
+      const logits = this.ctx.logits();
+      const nv = this.ctx.nVocab;
+      for (let d = 0; d < out.depth; d++) topKLogProbs(logits.subarray((d + 1) * nv, (d + 2) * nv), out.k, out.ids, out.logp, d * out.k);
+    }
     // the noise block is not history: only injected features of committed tokens stay cached
     this.ctx.truncate(seq, pos);
     return out;

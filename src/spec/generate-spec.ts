@@ -37,9 +37,13 @@ export async function* generateSpeculative(target: Context, drafter: DFlashDraft
   }
   if (prompt.length === 0) throw new UserError("the prompt is empty");
   if (prompt.length >= target.nCtx) throw new UserError(`the prompt (${prompt.length} tokens) does not fit the context of ${target.nCtx} tokens; raise --ctx`);
-  if (target.deviceGreedy) throw new UserError("speculative decoding reads the target's logits; use a context without deviceGreedy");
   const vocab = target.model.vocab;
   const sampler = new Sampler(target.nVocab, opts);
+  if (target.deviceGreedy && !sampler.isPlainGreedy) {
+    throw new UserError("this target context picks greedy tokens on the device; sampling (temperature > 0 or penalties) needs a context without deviceGreedy");
+  }
+  // greedy verify on the device: each row's argmax is read, no logits are copied back
+  const onDevice = target.deviceGreedy;
   for (let i = 0; i < prompt.length; i++) sampler.accept(prompt[i]);
   const decoder = new TokenTextDecoder(vocab);
   const stops = new StopMatcher(opts.stop ?? []);
@@ -86,7 +90,7 @@ export async function* generateSpeculative(target: Context, drafter: DFlashDraft
   };
 
   let ts = performance.now();
-  let last = sampler.sample(rows);
+  let last = onDevice ? target.sampledToken(-1) : sampler.sample(rows);
   sampler.accept(last);
   time.sampling += performance.now() - ts;
   const tFirst = performance.now();
@@ -118,7 +122,7 @@ export async function* generateSpeculative(target: Context, drafter: DFlashDraft
     let samplingMs = 0;
     for (let i = 0; i <= depth; i++) {
       const s0 = performance.now();
-      const tok = sampler.sample(rows.subarray(i * nv, (i + 1) * nv));
+      const tok = onDevice ? target.sampledToken(i) : sampler.sample(rows.subarray(i * nv, (i + 1) * nv));
       sampler.accept(tok);
       samplingMs += performance.now() - s0;
       last = tok;

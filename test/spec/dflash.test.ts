@@ -197,3 +197,30 @@ describe("pairing errors", () => {
     }
   });
 });
+
+describe.runIf(haveShared)("greedy on the device", () => {
+  it("device argmax for drafts and verify rows gives the same tokens and acceptance", async () => {
+    const target = Model.load(path.join(shared, "code29m-q8_0.gguf"), { gpuLayers: 0 });
+    const draft = Model.load(path.join(shared, "code29m-dflash-3l.gguf"), { gpuLayers: 0 });
+    const host = Context.create(target, { ctx: 512, threads: 1 });
+    const dev = Context.create(target, { ctx: 512, threads: 1, deviceGreedy: true });
+    const dHost = new DFlashDrafter(host, draft, { topK: 1, threads: 1 });
+    const dDev = new DFlashDrafter(dev, draft, { topK: 1, threads: 1, deviceArgmax: true });
+    try {
+      for (const p of PROMPTS.slice(0, 4)) {
+        const prompt = target.vocab.tokenize(p);
+        const a = await runSpec(host, dHost, prompt, { temperature: 0, maxTokens: 40, ignoreEog: true });
+        const b = await runSpec(dev, dDev, prompt, { temperature: 0, maxTokens: 40, ignoreEog: true });
+        expect(b.tokens).toEqual(a.tokens);
+        expect(b.spec.acceptedPerDepth).toEqual(a.spec.acceptedPerDepth);
+      }
+    } finally {
+      dDev.free();
+      dHost.free();
+      dev.free();
+      host.free();
+      draft.free();
+      target.free();
+    }
+  });
+});
