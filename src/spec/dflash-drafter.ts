@@ -8,18 +8,10 @@ import { EmbeddingBatch, Batch } from "../engine/batch.js";
 import { Context } from "../engine/context.js";
 import type { Model } from "../engine/model.js";
 import { UserError } from "../native/errors.js";
+import type { DraftProposal, Drafter } from "./drafter.js";
 import { topKLogProbs } from "./topk.js";
 
-export interface DraftBlock {
-  /** positions drafted (B-1) */
-  depth: number;
-  /** candidates per position */
-  k: number;
-  /** [depth x k] token ids, best first per position */
-  ids: Int32Array;
-  /** [depth x k] log-probabilities under the drafter */
-  logp: Float32Array;
-}
+export type DraftBlock = DraftProposal;
 
 export interface DFlashOptions {
   /** candidates kept per drafted position (1 = chain) */
@@ -51,7 +43,8 @@ export function checkDFlashPair(target: Model, draft: Model): void {
   }
 }
 
-export class DFlashDrafter {
+export class DFlashDrafter implements Drafter {
+  readonly name = "dflash" as const;
   readonly ctx: Context;
   readonly blockSize: number;
   readonly maskToken: number;
@@ -133,6 +126,26 @@ export class DFlashDrafter {
     // the noise block is not history: only injected features of committed tokens stay cached
     this.ctx.truncate(seq, pos);
     return out;
+  }
+
+  get maxDepth(): number {
+    return this.blockSize - 1;
+  }
+
+  reset(): void {
+    this.ctx.truncate(0, 0);
+  }
+
+  onPrefill(tokens: ArrayLike<number>, pos0: number): void {
+    this.inject(0, tokens.length, pos0, tokens.length);
+  }
+
+  propose(last: number, pos: number, _depth: number): DraftProposal {
+    return this.draft(last, pos);
+  }
+
+  onCommit(tokens: ArrayLike<number>, pos0: number, rows: ArrayLike<number>, nRows: number): void {
+    this.inject(0, tokens.length, pos0, nRows, 0, rows);
   }
 
   /** Forgets positions >= pos of seq (after the target rolled back). */

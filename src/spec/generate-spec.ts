@@ -8,15 +8,15 @@ import { StopMatcher, type GenerateEvent, type GenerateOptions, type GenerateRes
 import { Sampler } from "../engine/sampler.js";
 import { TokenTextDecoder } from "../engine/vocab.js";
 import { UserError } from "../native/errors.js";
-import type { DFlashDrafter } from "./dflash-drafter.js";
+import type { Drafter } from "./drafter.js";
 
 export interface SpecOptions extends GenerateOptions {
-  /** drafted tokens verified per step (chain depth); default the drafter's block size - 1; 0 = plain AR */
+  /** drafted tokens verified per step (chain depth); default the drafter's maximum depth; 0 = plain AR */
   budget?: number;
 }
 
 export interface SpecStats {
-  drafter: "dflash";
+  drafter: Drafter["name"];
   mode: "chain";
   budget: number;
   steps: number;
@@ -29,11 +29,11 @@ export interface SpecStats {
 
 export type SpecResult = GenerateResult & { spec: SpecStats };
 
-export async function* generateSpeculative(target: Context, drafter: DFlashDrafter, prompt: ArrayLike<number>, opts: SpecOptions = {}): AsyncGenerator<GenerateEvent, SpecResult> {
+export async function* generateSpeculative(target: Context, drafter: Drafter, prompt: ArrayLike<number>, opts: SpecOptions = {}): AsyncGenerator<GenerateEvent, SpecResult> {
   const maxTokens = opts.maxTokens ?? 256;
-  const budget = opts.budget ?? drafter.blockSize - 1;
-  if (!Number.isInteger(budget) || budget < 0 || budget > drafter.blockSize - 1) {
-    throw new UserError(`chain budget must be an integer in [0, ${drafter.blockSize - 1}] for this drafter, got ${budget}`);
+  const budget = opts.budget ?? drafter.maxDepth;
+  if (!Number.isInteger(budget) || budget < 0 || budget > drafter.maxDepth) {
+    throw new UserError(`chain budget must be an integer in [0, ${drafter.maxDepth}] for this drafter, got ${budget}`);
   }
   if (prompt.length === 0) throw new UserError("the prompt is empty");
   if (prompt.length >= target.nCtx) throw new UserError(`the prompt (${prompt.length} tokens) does not fit the context of ${target.nCtx} tokens; raise --ctx`);
@@ -52,7 +52,7 @@ export async function* generateSpeculative(target: Context, drafter: DFlashDraft
   const acceptedPerDepth = new Array<number>(budget).fill(0);
 
   target.truncate(0, 0);
-  drafter.truncate(0, 0);
+  drafter.reset();
   const t0 = performance.now();
   // prefill in batch-sized chunks, injecting each chunk's features into the drafter
   const b = target.batch;
@@ -61,7 +61,7 @@ export async function* generateSpeculative(target: Context, drafter: DFlashDraft
     b.clear();
     for (let k = off; k < end; k++) b.add(prompt[k], k, 0, k === prompt.length - 1);
     target.decode(b);
-    drafter.inject(0, end - off, off, end - off);
+    drafter.onPrefill(prompt.length === end - off ? prompt : Array.prototype.slice.call(prompt, off, end), off);
   }
   let rows = target.logits();
   const tPrompt = performance.now();
@@ -98,21 +98,29 @@ export async function* generateSpeculative(target: Context, drafter: DFlashDraft
   let pos = prompt.length;
   let steps = 0;
   let emittedInSteps = 0;
+  const committed: number[] = [];
+  // chain rows are committed in order: row i holds position pos + i
+  const rowIndex = Int32Array.from({ length: drafter.maxDepth + 1 }, (_, i) => i);
   while (!done) {
     for (const e of pending.splice(0)) yield e;
     if (opts.signal?.aborted) {
       stopReason = "abort";
       break;
     }
-    const depth = Math.min(budget, target.nCtx - 1 - pos, drafter.blockSize - 1);
+    const depth = Math.min(budget, target.nCtx - 1 - pos, drafter.maxDepth);
     if (depth < 0) break;
     ts = performance.now();
-    const block = depth > 0 ? drafter.draft(last, pos) : undefined;
+    const block = depth > 0 ? drafter.propose(last, pos, depth) : undefined;
     const t1 = performance.now();
     time.draft += t1 - ts;
     b.clear();
     b.add(last, pos, 0, true);
-    for (let i = 1; i <= depth; i++) b.add(block!.ids[(i - 1) * block!.k], pos + i, 0, true);
+    // a drafter may propose fewer positions (or none) than asked
+    let nDraft = 0;
+    while (nDraft < depth && block && nDraft < block.depth && block.ids[nDraft * block.k] >= 0) {
+      b.add(block.ids[nDraft * block.k], pos + nDraft + 1, 0, true);
+      nDraft++;
+    }
     target.decode(b);
     rows = target.logits();
     const t2 = performance.now();
@@ -120,7 +128,7 @@ export async function* generateSpeculative(target: Context, drafter: DFlashDraft
     // walk the chain with the target's choices
     let accepted = 0;
     let samplingMs = 0;
-    for (let i = 0; i <= depth; i++) {
+    for (let i = 0; i <= nDraft; i++) {
       const s0 = performance.now();
       const tok = onDevice ? target.sampledToken(i) : sampler.sample(rows.subarray(i * nv, (i + 1) * nv));
       sampler.accept(tok);
@@ -130,7 +138,7 @@ export async function* generateSpeculative(target: Context, drafter: DFlashDraft
         done = true;
         break;
       }
-      if (i < depth && tok === b.native.token[i + 1]) {
+      if (i < nDraft && tok === b.native.token[i + 1]) {
         accepted++;
         acceptedPerDepth[i]++;
       } else break;
@@ -142,7 +150,9 @@ export async function* generateSpeculative(target: Context, drafter: DFlashDraft
     const t3 = performance.now();
     // keep [last_prev, d1..d_accepted] at pos..pos+accepted; the bonus token is the next `last`
     target.truncate(0, pos + accepted + 1);
-    drafter.inject(0, accepted + 1, pos, depth + 1);
+    committed.length = accepted + 1;
+    for (let i = 0; i <= accepted; i++) committed[i] = b.native.token[i];
+    drafter.onCommit(committed, pos, rowIndex, nDraft + 1);
     pos += accepted + 1;
     time.bookkeeping += performance.now() - t3;
   }

@@ -1,0 +1,27 @@
+// What the speculative loop needs from a drafter. Drafters propose per-position candidates; the
+// loop verifies them with the target and tells the drafter which target rows became history.
+
+/** Per-position candidates for the `depth` positions after the last token, best first. */
+export interface DraftProposal {
+  depth: number;
+  k: number;
+  /** [depth x k] token ids; -1 marks a missing candidate */
+  ids: Int32Array;
+  /** [depth x k] log-probabilities under the drafter (0 when the drafter has none) */
+  logp: Float32Array;
+}
+
+export interface Drafter {
+  readonly name: "dflash" | "ngram" | "oracle" | "draft-model";
+  /** most positions one proposal covers */
+  readonly maxDepth: number;
+  /** Forget everything (a new request). */
+  reset(): void;
+  /** The target prefilled prompt tokens [pos0, pos0 + n): rows 0..n-1 of its last decode. */
+  onPrefill(tokens: ArrayLike<number>, pos0: number): void;
+  /** Candidates for positions pos+1 .. pos+depth after `last` (at `pos`, not yet in the target's cache). */
+  propose(last: number, pos: number, depth: number): DraftProposal;
+  /** The target kept `tokens` at positions pos0.. ; they are rows `rows` of its last decode of `nRows` rows. */
+  onCommit(tokens: ArrayLike<number>, pos0: number, rows: ArrayLike<number>, nRows: number): void;
+  free(): void;
+}
