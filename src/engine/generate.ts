@@ -5,7 +5,7 @@ import { performance } from "node:perf_hooks";
 import { UserError } from "../native/errors.js";
 import type { Context } from "./context.js";
 import { Sampler, type SamplerOptions } from "./sampler.js";
-import { TokenTextDecoder } from "./vocab.js";
+import { TokenTextDecoder, type Vocab } from "./vocab.js";
 
 export interface GenerateOptions extends SamplerOptions {
   /** tokens to generate at most (default 256) */
@@ -89,41 +89,82 @@ export class StopMatcher {
   }
 }
 
-export async function* generate(ctx: Context, prompt: ArrayLike<number>, opts: GenerateOptions = {}): AsyncGenerator<GenerateEvent, GenerateResult> {
+/** The output side shared by plain and speculative generation: end-of-generation, stop strings,
+ *  max tokens and UTF-8-safe text, one target token at a time. */
+export class TokenEmitter {
+  readonly tokens: number[] = [];
+  text = "";
+  stopReason: StopReason = "length";
+  private readonly decoder: TokenTextDecoder;
+  private readonly stops: StopMatcher;
+
+  constructor(private readonly vocab: Vocab, private readonly opts: Pick<GenerateOptions, "stop" | "ignoreEog"> & { maxTokens: number }) {
+    this.decoder = new TokenTextDecoder(vocab);
+    this.stops = new StopMatcher(opts.stop ?? []);
+  }
+
+  /** Takes the next target token; returns its event (undefined for an end-of-generation token) and
+   *  whether generation goes on after it. */
+  push(token: number): { event?: GenerateEvent; more: boolean } {
+    if (!this.opts.ignoreEog && this.vocab.isEog(token)) {
+      this.stopReason = "eog";
+      return { more: false };
+    }
+    this.tokens.push(token);
+    const { release, stopped } = this.stops.push(this.decoder.push(token));
+    this.text += release;
+    if (stopped) this.stopReason = "stop";
+    return { event: { token, text: release }, more: !stopped && this.tokens.length < this.opts.maxTokens };
+  }
+
+  /** Text still held back (an unfinished character or a stop-string prefix), unless a stop string ended it. */
+  finish(): GenerateEvent | undefined {
+    if (this.stopReason === "stop") return undefined;
+    const tail = this.stops.push(this.decoder.flush()).release + this.stops.flush();
+    if (!tail) return undefined;
+    this.text += tail;
+    return { token: -1, text: tail };
+  }
+}
+
+/** Validates the request against the context and builds its sampler (penalty history = prompt). */
+export function prepareSampler(ctx: Context, prompt: ArrayLike<number>, opts: GenerateOptions, startPos = 0): Sampler {
   const maxTokens = opts.maxTokens ?? 256;
   if (!Number.isInteger(maxTokens) || maxTokens < 0) throw new UserError(`max tokens must be a non-negative integer, got ${maxTokens}`);
-  const seq = opts.seq ?? 0;
-  const startPos = opts.startPos ?? 0;
   if (prompt.length === 0) throw new UserError("the prompt is empty");
   if (startPos + prompt.length >= ctx.nCtx) {
     throw new UserError(`the prompt (${prompt.length} tokens) does not fit the context of ${ctx.nCtx} tokens; raise --ctx`);
   }
-  const vocab = ctx.model.vocab;
   const sampler = new Sampler(ctx.nVocab, opts);
   if (ctx.deviceGreedy && !sampler.isPlainGreedy) {
     throw new UserError("this context picks greedy tokens on the device; sampling (temperature > 0 or penalties) needs a context without deviceGreedy");
   }
-  const onDevice = ctx.deviceGreedy;
   for (let i = 0; i < prompt.length; i++) sampler.accept(prompt[i]);
-  const decoder = new TokenTextDecoder(vocab);
-  const stops = new StopMatcher(opts.stop ?? []);
+  return sampler;
+}
+
+export async function* generate(ctx: Context, prompt: ArrayLike<number>, opts: GenerateOptions = {}): AsyncGenerator<GenerateEvent, GenerateResult> {
+  const seq = opts.seq ?? 0;
+  const startPos = opts.startPos ?? 0;
+  const sampler = prepareSampler(ctx, prompt, opts, startPos);
+  const maxTokens = opts.maxTokens ?? 256;
+  const out = new TokenEmitter(ctx.model.vocab, { ...opts, maxTokens });
+  const onDevice = ctx.deviceGreedy;
   if (startPos === 0) ctx.truncate(seq, 0);
 
   const t0 = performance.now();
   let logits = ctx.prefill(prompt, startPos, seq);
   const tPrompt = performance.now();
 
-  const tokens: number[] = [];
-  let text = "";
-  let stopReason: StopReason = "length";
   let tFirst = tPrompt;
   let tLast = tPrompt;
   let pos = startPos + prompt.length;
   let samplingMs = 0;
   let decodeCallsMs = 0;
-  while (tokens.length < maxTokens) {
+  let more = maxTokens > 0;
+  while (more) {
     if (opts.signal?.aborted) {
-      stopReason = "abort";
+      out.stopReason = "abort";
       break;
     }
     const tSample = performance.now();
@@ -131,45 +172,27 @@ export async function* generate(ctx: Context, prompt: ArrayLike<number>, opts: G
     sampler.accept(token);
     tLast = performance.now();
     samplingMs += tLast - tSample;
-    if (tokens.length === 0) tFirst = tLast;
-    if (!opts.ignoreEog && vocab.isEog(token)) {
-      stopReason = "eog";
-      break;
-    }
-    tokens.push(token);
-    const { release, stopped } = stops.push(decoder.push(token));
-    text += release;
-    if (release.length > 0 || stopped) yield { token, text: release };
-    else yield { token, text: "" };
-    if (stopped) {
-      stopReason = "stop";
-      break;
-    }
-    if (tokens.length >= maxTokens) break;
-    if (pos >= ctx.nCtx) {
-      stopReason = "length";
-      break;
-    }
+    if (out.tokens.length === 0) tFirst = tLast;
+    const r = out.push(token);
+    if (r.event) yield r.event;
+    more = r.more && pos < ctx.nCtx;
+    if (!more) break;
     const tStep = performance.now();
     logits = ctx.step(token, pos++, seq);
     decodeCallsMs += performance.now() - tStep;
   }
-  if (stopReason !== "stop") {
-    const tail = stops.push(decoder.flush()).release + stops.flush();
-    if (tail) {
-      text += tail;
-      yield { token: -1, text: tail };
-    }
-  }
+  const tail = out.finish();
+  if (tail) yield tail;
+  const n = out.tokens.length;
   const decodeMs = tLast - tFirst;
   return {
-    text,
-    tokens,
+    text: out.text,
+    tokens: out.tokens,
     promptTokens: prompt.length,
-    stopReason,
+    stopReason: out.stopReason,
     promptMs: tPrompt - t0,
     decodeMs,
-    tokensPerSecond: tokens.length > 1 && decodeMs > 0 ? ((tokens.length - 1) * 1000) / decodeMs : 0,
+    tokensPerSecond: n > 1 && decodeMs > 0 ? ((n - 1) * 1000) / decodeMs : 0,
     split: { decodeCallsMs, samplingMs },
   };
 }

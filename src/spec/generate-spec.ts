@@ -4,9 +4,7 @@
 // emitted token is the target's; drafts only decide how many target rows one forward yields.
 import { performance } from "node:perf_hooks";
 import type { Context } from "../engine/context.js";
-import { StopMatcher, type GenerateEvent, type GenerateOptions, type GenerateResult, type StopReason } from "../engine/generate.js";
-import { Sampler } from "../engine/sampler.js";
-import { TokenTextDecoder } from "../engine/vocab.js";
+import { prepareSampler, TokenEmitter, type GenerateEvent, type GenerateOptions, type GenerateResult } from "../engine/generate.js";
 import { UserError } from "../native/errors.js";
 import type { Drafter } from "./drafter.js";
 
@@ -35,18 +33,10 @@ export async function* generateSpeculative(target: Context, drafter: Drafter, pr
   if (!Number.isInteger(budget) || budget < 0 || budget > drafter.maxDepth) {
     throw new UserError(`chain budget must be an integer in [0, ${drafter.maxDepth}] for this drafter, got ${budget}`);
   }
-  if (prompt.length === 0) throw new UserError("the prompt is empty");
-  if (prompt.length >= target.nCtx) throw new UserError(`the prompt (${prompt.length} tokens) does not fit the context of ${target.nCtx} tokens; raise --ctx`);
-  const vocab = target.model.vocab;
-  const sampler = new Sampler(target.nVocab, opts);
-  if (target.deviceGreedy && !sampler.isPlainGreedy) {
-    throw new UserError("this target context picks greedy tokens on the device; sampling (temperature > 0 or penalties) needs a context without deviceGreedy");
-  }
+  const sampler = prepareSampler(target, prompt, opts);
+  const out = new TokenEmitter(target.model.vocab, { ...opts, maxTokens });
   // greedy verify on the device: each row's argmax is read, no logits are copied back
   const onDevice = target.deviceGreedy;
-  for (let i = 0; i < prompt.length; i++) sampler.accept(prompt[i]);
-  const decoder = new TokenTextDecoder(vocab);
-  const stops = new StopMatcher(opts.stop ?? []);
   const nv = target.nVocab;
   const time = { draft: 0, verify: 0, bookkeeping: 0, sampling: 0, other: 0 };
   const acceptedPerDepth = new Array<number>(budget).fill(0);
@@ -66,27 +56,13 @@ export async function* generateSpeculative(target: Context, drafter: Drafter, pr
   let rows = target.logits();
   const tPrompt = performance.now();
 
-  const tokens: number[] = [];
-  let text = "";
-  // widened on purpose: the emit closure below assigns it
-  let stopReason = "length" as StopReason;
   let done = false;
   const pending: GenerateEvent[] = [];
   // emits one target token; returns false when generation ends with it
   const emit = (token: number): boolean => {
-    if (!opts.ignoreEog && vocab.isEog(token)) {
-      stopReason = "eog";
-      return false;
-    }
-    tokens.push(token);
-    const { release, stopped } = stops.push(decoder.push(token));
-    text += release;
-    pending.push({ token, text: release });
-    if (stopped) {
-      stopReason = "stop";
-      return false;
-    }
-    return tokens.length < maxTokens;
+    const r = out.push(token);
+    if (r.event) pending.push(r.event);
+    return r.more;
   };
 
   let ts = performance.now();
@@ -104,7 +80,7 @@ export async function* generateSpeculative(target: Context, drafter: Drafter, pr
   while (!done) {
     for (const e of pending.splice(0)) yield e;
     if (opts.signal?.aborted) {
-      stopReason = "abort";
+      out.stopReason = "abort";
       break;
     }
     const depth = Math.min(budget, target.nCtx - 1 - pos, drafter.maxDepth);
@@ -157,21 +133,17 @@ export async function* generateSpeculative(target: Context, drafter: Drafter, pr
     time.bookkeeping += performance.now() - t3;
   }
   for (const e of pending.splice(0)) yield e;
-  if (stopReason !== "stop") {
-    const tail = stops.push(decoder.flush()).release + stops.flush();
-    if (tail) {
-      text += tail;
-      yield { token: -1, text: tail };
-    }
-  }
+  const tail = out.finish();
+  if (tail) yield tail;
   const tLast = performance.now();
   const decodeMs = tLast - tFirst;
   time.other = Math.max(0, decodeMs - time.draft - time.verify - time.bookkeeping - time.sampling);
+  const tokens = out.tokens;
   return {
-    text,
+    text: out.text,
     tokens,
     promptTokens: prompt.length,
-    stopReason,
+    stopReason: out.stopReason,
     promptMs: tPrompt - t0,
     decodeMs,
     tokensPerSecond: tokens.length > 1 && decodeMs > 0 ? ((tokens.length - 1) * 1000) / decodeMs : 0,
