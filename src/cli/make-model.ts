@@ -1,24 +1,17 @@
 // `flint make-model`: write a random-weight test model (qwen3 target or matching dflash drafter).
 import { InvalidArgumentError, type Command } from "commander";
+import type { ShapeOverrides } from "../models/arch-qwen3.js";
 import { makeModel, MODEL_ARCHS, type MakeModelResult } from "../models/make-model.js";
 import { QWEN3_PRESETS } from "../models/arch-qwen3.js";
 import { formatBytes, formatCount } from "../models/inspect.js";
 import { UserError } from "../native/errors.js";
 import { choice, int } from "./options.js";
 
-interface MakeModelCliOptions {
+interface MakeModelCliOptions extends ShapeOverrides {
   arch: string;
   out: string;
   preset?: string;
   target?: string;
-  layers?: number;
-  embd?: number;
-  ff?: number;
-  heads?: number;
-  kvHeads?: number;
-  headDim?: number;
-  vocab?: number;
-  ctx?: number;
   seed?: number;
   type?: string;
   tied?: boolean;

@@ -10,6 +10,7 @@
 // ctx_other, exactly like /work/shared/models/code29m-dflash-3l.gguf. Because
 // n_embd_inp_enc = n_target_layers * hparams.n_embd, the drafter's hidden size must equal the target's.
 
+import type { ShapeOverrides } from "./arch-qwen3.js";
 import { gguf, GGUFValueType, type GGUFTypedMetadata } from "@huggingface/gguf";
 import { stat } from "node:fs/promises";
 import {
@@ -116,18 +117,10 @@ export function defaultTargetLayers(nTargetLayers: number, k = 3): number[] {
   return Array.from({ length: n }, (_, i) => lo + Math.round((i * (hi - lo)) / (n - 1)));
 }
 
-export interface DflashOptions {
+export interface DflashOptions extends ShapeOverrides {
   target: TargetInfo;
   wtype: WeightType;
   name: string;
-  layers?: number;
-  embd?: number;
-  ff?: number;
-  heads?: number;
-  kvHeads?: number;
-  headDim?: number;
-  vocab?: number;
-  ctx?: number;
   blockSize?: number;
   targetLayers?: number[];
   maskTokenId?: number;

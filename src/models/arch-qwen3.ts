@@ -10,6 +10,18 @@ import { buildModelVocab, tokenizerMetadata, TokenType, type ModelVocab } from "
 export const QWEN3_PRESETS = ["tiny", "0.6b", "8b", "32b"] as const;
 export type Qwen3Preset = (typeof QWEN3_PRESETS)[number];
 
+/** Shape flags every architecture of make-model accepts; unset ones come from the preset or target. */
+export interface ShapeOverrides {
+  layers?: number;
+  embd?: number;
+  ff?: number;
+  heads?: number;
+  kvHeads?: number;
+  headDim?: number;
+  vocab?: number;
+  ctx?: number;
+}
+
 export interface Qwen3Shape {
   layers: number;
   embd: number;

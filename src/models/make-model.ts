@@ -2,7 +2,7 @@
 
 import { stat, access, constants } from "node:fs/promises";
 import { basename, dirname, resolve } from "node:path";
-import { buildQwen3, checkPositiveInt, qwen3Preset, toSources, type Qwen3Preset, type TensorPlan } from "./arch-qwen3.js";
+import { buildQwen3, checkPositiveInt, qwen3Preset, toSources, type Qwen3Preset, type ShapeOverrides, type TensorPlan } from "./arch-qwen3.js";
 import { buildDflash, readTarget } from "./arch-dflash.js";
 import { kv, writeGguf, type GgufKV } from "./gguf-writer.js";
 import type { WeightType } from "./rng.js";
@@ -10,7 +10,7 @@ import type { WeightType } from "./rng.js";
 export const MODEL_ARCHS = ["qwen3", "dflash"] as const;
 export type ModelArch = (typeof MODEL_ARCHS)[number];
 
-export interface MakeModelOptions {
+export interface MakeModelOptions extends ShapeOverrides {
   arch: ModelArch | string;
   /** output .gguf path */
   out: string;
@@ -18,14 +18,6 @@ export interface MakeModelOptions {
   preset?: Qwen3Preset | string;
   /** dflash only: the target GGUF the drafter is matched to */
   target?: string;
-  layers?: number;
-  embd?: number;
-  ff?: number;
-  heads?: number;
-  kvHeads?: number;
-  headDim?: number;
-  vocab?: number;
-  ctx?: number;
   /** weight seed (u32, default 1); same options and seed give the same bytes */
   seed?: number;
   /** matrix type; norms are always F32 (default f16) */
