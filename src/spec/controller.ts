@@ -1,0 +1,411 @@
+// Adaptive speculation controller: pure bookkeeping over observed costs and acceptance, no model.
+//
+// Picks, per step, plain AR or a draft budget (drafted nodes; a chain's depth) maximizing expected
+// tokens per unit time:
+//   rate(AR) = 1 / t_ar
+//   rate(B)  = (E[accepted | B] + 1) / (t_draft + t_verify(B + 1))      (B + 1 rows: the root too)
+// E[accepted] for a chain of depth D with conditional per-depth acceptance p_d is
+// sum_{k<=D} prod_{d<=k} p_d. For trees it comes from the drafter's own node probabilities:
+// sum over nodes at depth d of exp(cumulative logp) is the drafter's P(reach depth d), scaled by a
+// per-depth calibration c_d = observed reach / predicted reach, learned from verified trees.
+//
+// Estimators are exponentially weighted with a warm start (step size max(alpha, 1/n)), so the first
+// observations count fully and old ones fade: drafts that turn good (or bad) are noticed within
+// ~1/alpha steps. Depths with little evidence shrink towards the estimate of the depth above, which
+// is what lets a controller that has only tried short drafts still predict (and then try) longer ones.
+// When AR wins, a small speculative probe runs every probeEvery steps so acceptance keeps being
+// measured (cost with useless drafts: about (t_draft + t_verify(probe) - t_ar) / (probeEvery t_ar),
+// a fraction of a percent); when speculating, a neighbouring budget is tried every exploreEvery
+// steps so the verify cost curve is measured where it matters.
+
+import type { DDTree } from "./ddtree.js";
+
+/** choose() result meaning "no speculation: plain autoregressive step" */
+export const AR = 0;
+
+// weight of the (1 row, t_ar) pseudo-point in the verify-cost fit, against EW sums of ~1/alpha
+const ANCHOR_WEIGHT = 0.5;
+
+export interface ControllerOptions {
+  /** candidate budgets (drafted nodes), ascending; default [4, 8, 16, 32, 64] */
+  budgets?: readonly number[];
+  /** "chain": budget = chain depth (default); "tree": budget = DDTree nodes */
+  shape?: "chain" | "tree";
+  /** deepest draft position (DFlash: block size - 1); default max(budgets) for chains, 16 for trees */
+  maxDepth?: number;
+  /** floor of the EW step size for costs and acceptance (default 0.05) */
+  alpha?: number;
+  /** AR steps between speculative probes (default 64) */
+  probeEvery?: number;
+  /** budget of a probe (default budgets[0]) */
+  probeBudget?: number;
+  /** speculative steps between tries of a neighbouring budget (default 32; 0 = never) */
+  exploreEvery?: number;
+  /** prior conditional acceptance at depth 1 (default 0.5: optimistic enough to try drafts once) */
+  priorAccept?: number;
+  /** pseudo-observations behind the shrinkage priors (default 2) */
+  priorWeight?: number;
+  /** verify-cost prior before any verify is measured: t_ar * (1 + slope * (rows - 1)) (default 0.05) */
+  priorVerifySlope?: number;
+}
+
+/** EW mean with a warm start: exact average of the first 1/alpha points, then EWMA. */
+export class Ewma {
+  value = 0;
+  count = 0;
+  constructor(readonly alpha: number) {}
+  add(x: number): void {
+    this.count++;
+    const a = Math.max(this.alpha, 1 / this.count);
+    this.value += a * (x - this.value);
+  }
+  get known(): boolean {
+    return this.count > 0;
+  }
+}
+
+export class SpecController {
+  readonly budgets: Int32Array;
+  readonly shape: "chain" | "tree";
+  readonly maxDepth: number;
+  readonly alpha: number;
+  readonly probeEvery: number;
+  readonly probeBudget: number;
+  readonly exploreEvery: number;
+  readonly priorAccept: number;
+  readonly priorWeight: number;
+  readonly priorVerifySlope: number;
+
+  readonly tAr: Ewma;
+  readonly tDraft: Ewma;
+  /** verify cost per candidate budget (rows = budget + 1) */
+  private readonly bucketCost: Ewma[];
+  // EW least squares of verify ms on rows, for rows no bucket has measured
+  private sw = 0;
+  private sn = 0;
+  private snn = 0;
+  private sy = 0;
+  private sny = 0;
+
+  // Per depth d (index d - 1): EW trials and successes of the conditional acceptance...
+  private readonly accW: Float64Array;
+  private readonly accX: Float64Array;
+  // ...and EW observed vs drafter-predicted reach, for the tree calibration
+  private readonly calObs: Float64Array;
+  private readonly calPred: Float64Array;
+  // Tree shape: per budget b (row), EW mean of the drafter's reach mass per depth, [budgets x depth]
+  private readonly massMean: Float64Array;
+  private readonly massCount: Int32Array;
+  // scratch
+  private readonly pHat: Float64Array;
+  private readonly cHat: Float64Array;
+  private readonly mass: Float64Array;
+
+  private arStreak = 0;
+  private specSteps = 0;
+  private exploreUp = true;
+  private exploring = false;
+
+  constructor(opts: ControllerOptions = {}) {
+    const budgets = opts.budgets ?? [4, 8, 16, 32, 64];
+    if (budgets.length === 0) throw new RangeError("SpecController: budgets must not be empty");
+    for (let i = 0; i < budgets.length; i++) {
+      if (!Number.isInteger(budgets[i]) || budgets[i] < 1 || (i > 0 && budgets[i] <= budgets[i - 1])) {
+        throw new RangeError(`SpecController: budgets must be ascending integers >= 1, got [${budgets.join(", ")}]`);
+      }
+    }
+    this.budgets = Int32Array.from(budgets);
+    this.shape = opts.shape ?? "chain";
+    this.maxDepth = opts.maxDepth ?? (this.shape === "chain" ? budgets[budgets.length - 1] : 16);
+    this.alpha = opts.alpha ?? 0.05;
+    this.probeEvery = opts.probeEvery ?? 64;
+    this.probeBudget = opts.probeBudget ?? budgets[0];
+    this.exploreEvery = opts.exploreEvery ?? 32;
+    this.priorAccept = opts.priorAccept ?? 0.5;
+    this.priorWeight = opts.priorWeight ?? 2;
+    this.priorVerifySlope = opts.priorVerifySlope ?? 0.05;
+    if (!(this.alpha > 0 && this.alpha <= 1)) throw new RangeError(`SpecController: alpha must be in (0, 1], got ${this.alpha}`);
+    if (!Number.isInteger(this.maxDepth) || this.maxDepth < 1) throw new RangeError(`SpecController: maxDepth must be an integer >= 1, got ${this.maxDepth}`);
+
+    this.tAr = new Ewma(this.alpha);
+    this.tDraft = new Ewma(this.alpha);
+    this.bucketCost = budgets.map(() => new Ewma(this.alpha));
+    const D = this.maxDepth;
+    this.accW = new Float64Array(D);
+    this.accX = new Float64Array(D);
+    this.calObs = new Float64Array(D);
+    this.calPred = new Float64Array(D);
+    this.massMean = new Float64Array(budgets.length * D);
+    this.massCount = new Int32Array(budgets.length);
+    this.pHat = new Float64Array(D);
+    this.cHat = new Float64Array(D);
+    this.mass = new Float64Array(D);
+  }
+
+  // ---- observations ----
+
+  /** wall time of one plain decode step (1 row), ms */
+  observeAr(ms: number): void {
+    this.tAr.add(ms);
+  }
+
+  /** wall time of drafting for one step, ms */
+  observeDraft(ms: number): void {
+    this.tDraft.add(ms);
+  }
+
+  /** wall time of one verify forward over `rows` rows (nodes + root), incl. its bookkeeping, ms */
+  observeVerify(rows: number, ms: number): void {
+    // Buckets take exact sizes only (GPU verify cost is step-like, so neighbours would blur it);
+    // everything feeds the fit
+    const b = this.bucketOf(rows - 1);
+    if (b >= 0 && this.budgets[b] + 1 === rows) this.bucketCost[b].add(ms);
+    const keep = 1 - this.alpha;
+    this.sw = this.sw * keep + 1;
+    this.sn = this.sn * keep + rows;
+    this.snn = this.snn * keep + rows * rows;
+    this.sy = this.sy * keep + ms;
+    this.sny = this.sny * keep + rows * ms;
+  }
+
+  /**
+   * Acceptance of one verified step: `tree` as verified (after any truncate), `accepted` drafted
+   * tokens, `path` the accepted nodes (TreeAcceptor.path).
+   */
+  observeAcceptance(tree: DDTree, accepted: number, path: Int32Array): void {
+    const D = this.maxDepth;
+    const keep = 1 - this.alpha;
+    for (let d = 0; d < D; d++) {
+      this.accW[d] *= keep;
+      this.accX[d] *= keep;
+      this.calObs[d] *= keep;
+      this.calPred[d] *= keep;
+    }
+    const last = accepted === 0 ? -1 : path[accepted - 1];
+    const offered = Math.min(D, tree.isLeaf(last) ? accepted : accepted + 1);
+    for (let d = 0; d < offered; d++) {
+      this.accW[d] += 1;
+      if (d < accepted) this.accX[d] += 1;
+    }
+    const mass = this.reachMass(tree, tree.size);
+    for (let d = 0; d < D; d++) {
+      if (mass[d] <= 0) break;
+      this.calPred[d] += mass[d];
+      if (d < accepted) this.calObs[d] += 1;
+    }
+  }
+
+  // ---- estimates ----
+
+  /** conditional acceptance at depth d (1-based), shrunk towards depth d - 1 (then the prior) */
+  acceptProb(d: number): number {
+    this.fillPHat();
+    return d >= 1 && d <= this.maxDepth ? this.pHat[d - 1] : 0;
+  }
+
+  /** drafter calibration at depth d (1-based): observed reach / drafter-predicted reach */
+  calibration(d: number): number {
+    this.fillCHat();
+    return d >= 1 && d <= this.maxDepth ? this.cHat[d - 1] : 0;
+  }
+
+  /** estimated verify ms for `rows` rows */
+  tVerify(rows: number): number {
+    const b = this.bucketOf(rows - 1);
+    if (b >= 0 && this.budgets[b] + 1 === rows && this.bucketCost[b].known) return this.bucketCost[b].value;
+    const ar = this.tAr.known;
+    if (this.sw === 0) return this.tAr.value * (1 + this.priorVerifySlope * (rows - 1));
+    // Weighted least squares over the verify points plus (1, t_ar) as a light anchor: with one
+    // verify size measured the anchor sets the slope (extrapolating a lone point along a guessed
+    // slope can predict a big verify cheaper than one decode); with several it hardly matters
+    const wa = ar ? ANCHOR_WEIGHT : 0;
+    const y1 = this.tAr.value;
+    const w = this.sw + wa;
+    const mn = (this.sn + wa) / w;
+    const my = (this.sy + wa * y1) / w;
+    const varN = (this.snn + wa) / w - mn * mn;
+    let est: number;
+    if (varN > 1e-9 * (1 + mn * mn)) {
+      const slope = Math.max(0, ((this.sny + wa * y1) / w - mn * my) / varN);
+      est = my + slope * (rows - mn);
+    } else {
+      est = my * (1 + this.priorVerifySlope * (rows - mn)); // a single size, no AR yet
+    }
+    // more rows never cost less than a single-token decode
+    return ar && rows > 1 ? Math.max(est, y1) : Math.max(est, 1e-9);
+  }
+
+  /** E[accepted drafted tokens] with budget b: from `tree`'s node probabilities when given (its
+   *  first b nodes), else from the learned tree mass (tree shape) or chain math. */
+  expectedAccepted(b: number, tree?: DDTree): number {
+    if (b <= 0) return 0;
+    if (tree) return this.treeExpectation(this.reachMass(tree, Math.min(b, tree.size)));
+    if (this.shape === "tree") {
+      const i = this.bucketOf(b);
+      if (i >= 0 && this.massCount[i] > 0) {
+        const D = this.maxDepth;
+        for (let d = 0; d < D; d++) this.mass[d] = this.massMean[i * D + d];
+        return this.treeExpectation(this.mass);
+      }
+    }
+    return this.chainExpectation(Math.min(b, this.maxDepth));
+  }
+
+  /** expected tokens per ms with budget b (AR = 0); NaN while t_ar is unknown */
+  expectedRate(b: number, tree?: DDTree): number {
+    if (!this.tAr.known) return NaN;
+    if (b === AR) return 1 / this.tAr.value;
+    const tDraft = tree ? 0 : this.tDraft.known ? this.tDraft.value : 0; // after drafting, it is sunk
+    const nodes = tree ? Math.min(b, tree.size) : b;
+    return (this.expectedAccepted(b, tree) + 1) / (tDraft + this.tVerify(nodes + 1));
+  }
+
+  /** The argmax of expectedRate over AR and the budgets, without exploration. */
+  best(): number {
+    if (!this.tAr.known) return AR;
+    let bestB = AR;
+    let bestRate = this.expectedRate(AR);
+    for (let i = 0; i < this.budgets.length; i++) {
+      const r = this.expectedRate(this.budgets[i]);
+      if (r > bestRate) {
+        bestRate = r;
+        bestB = this.budgets[i];
+      }
+    }
+    return bestB;
+  }
+
+  // ---- decisions ----
+
+  /** Before drafting: AR (skip the drafter) or the budget to draft for. Includes probing/exploring. */
+  choose(): number {
+    this.exploring = false;
+    const b = this.best();
+    if (b === AR) {
+      if (this.tAr.known && ++this.arStreak >= this.probeEvery) {
+        this.arStreak = 0;
+        this.exploring = true;
+        return this.probeBudget;
+      }
+      return AR;
+    }
+    this.arStreak = 0;
+    if (this.exploreEvery > 0 && ++this.specSteps % this.exploreEvery === 0) {
+      const i = this.bucketOf(b);
+      const j = this.exploreUp ? i + 1 : i - 1;
+      this.exploreUp = !this.exploreUp;
+      if (j >= 0 && j < this.budgets.length) {
+        this.exploring = true;
+        return this.budgets[j];
+      }
+    }
+    return b;
+  }
+
+  /**
+   * After drafting: how many of `tree`'s nodes to verify (0 = discard the draft, decode the root
+   * alone), judged on this tree's own probabilities; the draft cost is sunk. Pass the tree built at
+   * the largest budget: its first B nodes are the budget-B tree. Capped at `cap` (the chosen budget);
+   * an exploratory choice is kept as is so the exploration happens.
+   */
+  chooseForTree(tree: DDTree, cap = Infinity): number {
+    this.recordMass(tree);
+    if (this.exploring) return Math.min(cap, tree.size);
+    if (!this.tAr.known) return Math.min(cap, tree.size);
+    let bestN = AR;
+    let bestRate = this.expectedRate(AR);
+    for (let i = 0; i < this.budgets.length; i++) {
+      const n = Math.min(this.budgets[i], tree.size, cap);
+      if (n <= 0) continue;
+      const r = this.expectedRate(n, tree);
+      if (r > bestRate) {
+        bestRate = r;
+        bestN = n;
+      }
+    }
+    return bestN;
+  }
+
+  // ---- internals ----
+
+  /** index of the candidate budget nearest to b on a log scale, or -1 */
+  private bucketOf(b: number): number {
+    if (b < 1) return -1;
+    const bs = this.budgets;
+    let best = 0;
+    let bestDist = Infinity;
+    const lb = Math.log(b);
+    for (let i = 0; i < bs.length; i++) {
+      const dist = Math.abs(Math.log(bs[i]) - lb);
+      if (dist < bestDist) {
+        bestDist = dist;
+        best = i;
+      }
+    }
+    return best;
+  }
+
+  private fillPHat(): void {
+    let prev = this.priorAccept;
+    const w0 = this.priorWeight;
+    for (let d = 0; d < this.maxDepth; d++) {
+      prev = (this.accX[d] + w0 * prev) / (this.accW[d] + w0);
+      this.pHat[d] = prev;
+    }
+  }
+
+  private fillCHat(): void {
+    let prev = 1;
+    const w0 = this.priorWeight;
+    for (let d = 0; d < this.maxDepth; d++) {
+      prev = (this.calObs[d] + w0 * prev) / (this.calPred[d] + w0);
+      this.cHat[d] = prev;
+    }
+  }
+
+  private chainExpectation(depth: number): number {
+    this.fillPHat();
+    let reach = 1;
+    let sum = 0;
+    for (let d = 0; d < depth; d++) {
+      reach *= this.pHat[d];
+      sum += reach;
+    }
+    return sum;
+  }
+
+  /** sum_d r_d with r_d = min(r_{d-1}, c_d * mass_d): calibrated reach, never growing with depth */
+  private treeExpectation(mass: Float64Array): number {
+    this.fillCHat();
+    let reach = 1;
+    let sum = 0;
+    for (let d = 0; d < this.maxDepth; d++) {
+      if (mass[d] <= 0) break;
+      reach = Math.min(reach, this.cHat[d] * mass[d]);
+      sum += reach;
+    }
+    return sum;
+  }
+
+  /** per depth: sum of exp(cumulative logp) over the first n nodes (the drafter's reach probability) */
+  private reachMass(tree: DDTree, n: number): Float64Array {
+    const m = this.mass;
+    m.fill(0);
+    for (let i = 0; i < n; i++) {
+      const d = tree.depth[i] - 1;
+      if (d < this.maxDepth) m[d] += Math.exp(tree.logp[i]);
+    }
+    for (let d = 0; d < this.maxDepth; d++) if (m[d] > 1) m[d] = 1;
+    return m;
+  }
+
+  private recordMass(tree: DDTree): void {
+    const D = this.maxDepth;
+    for (let i = 0; i < this.budgets.length; i++) {
+      const mass = this.reachMass(tree, Math.min(this.budgets[i], tree.size));
+      const c = ++this.massCount[i];
+      const a = Math.max(this.alpha, 1 / c);
+      for (let d = 0; d < D; d++) this.massMean[i * D + d] += a * (mass[d] - this.massMean[i * D + d]);
+    }
+  }
+}
