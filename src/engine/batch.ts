@@ -46,6 +46,23 @@ export class Batch {
     return i;
   }
 
+  /** Appends one token whose seq ids are ids[start .. start+count) (first = the query's own seq),
+   *  copied straight into the native arrays. */
+  addSeqRange(token: number, pos: number, ids: Int32Array, start: number, count: number, output: boolean): number {
+    const nb = this.nb;
+    const i = nb.nTokens;
+    if (i >= nb.capacity) throw new RangeError(`batch is full (${nb.capacity} tokens)`);
+    if (count < 1 || count > nb.nSeqMax) throw new RangeError(`a token needs 1..${nb.nSeqMax} sequence ids, got ${count}`);
+    nb.token[i] = token;
+    nb.pos[i] = pos;
+    const dst = nb.seqIds[i];
+    for (let k = 0; k < count; k++) dst[k] = ids[start + k];
+    nb.nSeqId[i] = count;
+    nb.logits[i] = output ? 1 : 0;
+    nb.nTokens = i + 1;
+    return i;
+  }
+
   /** Appends a run of tokens of one sequence at consecutive positions, output only on the last if asked. */
   addSequence(tokens: ArrayLike<number>, startPos: number, seq: number, outputLast: boolean): void {
     for (let k = 0; k < tokens.length; k++) this.add(tokens[k], startPos + k, seq, outputLast && k === tokens.length - 1);

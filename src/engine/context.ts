@@ -44,10 +44,13 @@ export class Context {
   readonly nVocab: number;
   /** tokens are picked by the device (see ContextOptions.deviceGreedy); logits() is then empty */
   readonly deviceGreedy: boolean;
+  /** the flash attention mode the context was made with */
+  readonly flashAttn: "auto" | "on" | "off";
   private freed = false;
 
-  private constructor(model: Model, native: NativeContext, seqMax: number) {
+  private constructor(model: Model, native: NativeContext, seqMax: number, flashAttn: "auto" | "on" | "off") {
     this.model = model;
+    this.flashAttn = flashAttn;
     this.native = native;
     this.deviceGreedy = native.hasDeviceGreedy;
     this.nCtx = native.nCtx;
@@ -86,7 +89,7 @@ export class Context {
       other: o.other?.native,
       deviceGreedySeqs: o.deviceGreedy ? seqMax : 0,
     });
-    return new Context(model, native, seqMax);
+    return new Context(model, native, seqMax, o.flashAttn ?? "auto");
   }
 
   /** Runs the context's batch (or another); throws a clear error when it does not fit. */

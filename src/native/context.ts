@@ -160,7 +160,7 @@ export class NativeContext {
     const rc = this.decodeRaw(batch);
     if (rc === 0) return;
     if (rc === 1) throw new LlamaError(`the context is full: no KV cache slot for ${batch.nTokens} more tokens (context ${this.nCtx})`);
-    const why = recentProblems(3);
+    const why = recentProblems(6);
     throw new LlamaError(`llama_decode failed with code ${rc}${why.length ? `: ${why.join("; ")}` : ""}`);
   }
 

@@ -6,16 +6,25 @@ import { performance } from "node:perf_hooks";
 import type { Context } from "../engine/context.js";
 import { prepareSampler, TokenEmitter, type GenerateEvent, type GenerateOptions, type GenerateResult } from "../engine/generate.js";
 import { UserError } from "../native/errors.js";
+import { Batch } from "../engine/batch.js";
+import { TreeAcceptor } from "./accept.js";
+import { DDTreeBuilder } from "./ddtree.js";
 import type { Drafter } from "./drafter.js";
+import { TreeBatchPlanner, type TreeBatchPlan } from "./tree-batch.js";
+
+/** most drafted nodes one verify may carry (a tree's leaves each need a sequence id; libllama has 256) */
+export const MAX_BUDGET = 255;
+const EMPTY = new Int32Array(0);
 
 export interface SpecOptions extends GenerateOptions {
-  /** drafted tokens verified per step (chain depth); default the drafter's maximum depth; 0 = plain AR */
+  /** drafted nodes verified per step: the chain depth for one-candidate drafters, the DDTree node
+   *  budget for top-K drafters; default the drafter's maximum depth; 0 = plain AR */
   budget?: number;
 }
 
 export interface SpecStats {
   drafter: Drafter["name"];
-  mode: "chain";
+  mode: "chain" | "tree";
   budget: number;
   steps: number;
   /** tokens emitted per verify step, bonus token included */
@@ -30,8 +39,8 @@ export type SpecResult = GenerateResult & { spec: SpecStats };
 export async function* generateSpeculative(target: Context, drafter: Drafter, prompt: ArrayLike<number>, opts: SpecOptions = {}): AsyncGenerator<GenerateEvent, SpecResult> {
   const maxTokens = opts.maxTokens ?? 256;
   const budget = opts.budget ?? drafter.maxDepth;
-  if (!Number.isInteger(budget) || budget < 0 || budget > drafter.maxDepth) {
-    throw new UserError(`chain budget must be an integer in [0, ${drafter.maxDepth}] for this drafter, got ${budget}`);
+  if (!Number.isInteger(budget) || budget < 0 || budget > MAX_BUDGET) {
+    throw new UserError(`budget must be an integer in [0, ${MAX_BUDGET}], got ${budget}`);
   }
   const sampler = prepareSampler(target, prompt, opts);
   const out = new TokenEmitter(target.model.vocab, { ...opts, maxTokens });
@@ -39,7 +48,7 @@ export async function* generateSpeculative(target: Context, drafter: Drafter, pr
   const onDevice = target.deviceGreedy;
   const nv = target.nVocab;
   const time = { draft: 0, verify: 0, bookkeeping: 0, sampling: 0, other: 0 };
-  const acceptedPerDepth = new Array<number>(budget).fill(0);
+  const acceptedPerDepth = new Array<number>(Math.min(budget, drafter.maxDepth)).fill(0);
 
   target.truncate(0, 0);
   drafter.reset();
@@ -74,63 +83,111 @@ export async function* generateSpeculative(target: Context, drafter: Drafter, pr
   let pos = prompt.length;
   let steps = 0;
   let emittedInSteps = 0;
-  const committed: number[] = [];
-  // chain rows are committed in order: row i holds position pos + i
-  const rowIndex = Int32Array.from({ length: drafter.maxDepth + 1 }, (_, i) => i);
-  while (!done) {
-    for (const e of pending.splice(0)) yield e;
-    if (opts.signal?.aborted) {
-      out.stopReason = "abort";
-      break;
-    }
-    const depth = Math.min(budget, target.nCtx - 1 - pos, drafter.maxDepth);
-    if (depth < 0) break;
-    ts = performance.now();
-    const block = depth > 0 ? drafter.propose(last, pos, depth) : undefined;
-    const t1 = performance.now();
-    time.draft += t1 - ts;
-    b.clear();
-    b.add(last, pos, 0, true);
-    // a drafter may propose fewer positions (or none) than asked
-    let nDraft = 0;
-    while (nDraft < depth && block && nDraft < block.depth && block.ids[nDraft * block.k] >= 0) {
-      b.add(block.ids[nDraft * block.k], pos + nDraft + 1, 0, true);
-      nDraft++;
-    }
-    target.decode(b);
-    rows = target.logits();
-    const t2 = performance.now();
-    time.verify += t2 - t1;
-    // walk the chain with the target's choices
-    let accepted = 0;
-    let samplingMs = 0;
-    for (let i = 0; i <= nDraft; i++) {
-      const s0 = performance.now();
-      const tok = onDevice ? target.sampledToken(i) : sampler.sample(rows.subarray(i * nv, (i + 1) * nv));
-      sampler.accept(tok);
-      samplingMs += performance.now() - s0;
-      last = tok;
-      if (!emit(tok)) {
-        done = true;
+  const builder = new DDTreeBuilder(Math.max(1, budget));
+  const planner = new TreeBatchPlanner(Math.max(1, budget));
+  const acceptor = new TreeAcceptor(drafter.maxDepth);
+  // row 0 carries every path's seq: a tree batch needs as many seq slots as it has leaves
+  const vb = new Batch(budget + 1, Math.min(budget + 1, planner.maxPaths));
+  const committedRows = new Int32Array(drafter.maxDepth + 1);
+  const committedTokens = new Int32Array(drafter.maxDepth + 1);
+  const mem = target.native;
+  // Batch order: the root, then the greedy chain (path 0, the committed sequence), then the other
+  // nodes in plan order. KV cells are taken in batch order, so when a prefix of the chain is accepted
+  // (the common case) every freed cell lies after the kept ones. planRowAt[k] is the plan row in
+  // batch row k.
+  const planRowAt = new Int32Array(budget + 1);
+  const batchRowOf = new Int32Array(budget + 1);
+  const logitsOfRow = (r: number) => {
+    const k = batchRowOf[r];
+    return rows.subarray(k * nv, (k + 1) * nv);
+  };
+  const deviceToken = (r: number) => target.sampledToken(batchRowOf[r]);
+  let treeMode = false;
+  // a plan whose scratch sequences are in the cache until its commit runs
+  let openPlan: TreeBatchPlan | undefined;
+  try {
+    while (!done) {
+      for (const e of pending.splice(0)) yield e;
+      if (opts.signal?.aborted) {
+        out.stopReason = "abort";
         break;
       }
-      if (i < nDraft && tok === b.native.token[i + 1]) {
-        accepted++;
-        acceptedPerDepth[i]++;
-      } else break;
+      const room = target.nCtx - 1 - pos;
+      if (room < 0) break;
+      ts = performance.now();
+      const proposal = budget > 0 && room > 0 ? drafter.propose(last, pos, Math.min(drafter.maxDepth, room)) : undefined;
+      const t1 = performance.now();
+      time.draft += t1 - ts;
+      // a chain is the tree of a one-candidate proposal; more candidates make a DDTree
+      const tree = proposal ? builder.buildFrom(proposal, budget) : builder.buildChain(EMPTY, 0);
+      while (tree.size > 0 && tree.maxDepth > room) tree.truncate(tree.size - 1);
+      if ((proposal?.k ?? 1) > 1 && !treeMode) {
+        // Trees leave cells of one sequence out of position order in the KV cache. llama.cpp's CPU
+        // flash attention then gives wrong logits (measured on the trained pair: off by 0.07 after a
+        // side branch is accepted, and wrong tokens at budget 64), while the plain attention path is
+        // exact. Until that is understood per backend, tree verify needs flash attention off.
+        if (target.flashAttn !== "off") throw new UserError("DDTree verify needs the target context made with flash attention off (--flash-attn off)");
+        treeMode = true;
+      }
+      const plan = planner.plan(tree, last, pos);
+      if (onDevice && plan.nPaths > 1) throw new UserError("device greedy verify supports chains only (one path)");
+      plan.prepareOps.run(mem);
+      openPlan = plan;
+      let k = 0;
+      planRowAt[k++] = 0;
+      for (let r = 1; r < plan.nRows; r++) if (plan.primarySeq(r) === plan.committedSeq) planRowAt[k++] = r;
+      for (let r = 1; r < plan.nRows; r++) if (plan.primarySeq(r) !== plan.committedSeq) planRowAt[k++] = r;
+      vb.clear();
+      for (k = 0; k < plan.nRows; k++) {
+        const r = planRowAt[k];
+        batchRowOf[r] = k;
+        vb.addSeqRange(plan.token[r], plan.pos[r], plan.seqIds, plan.seqStart[r], plan.seqCount(r), true);
+      }
+      const t2 = performance.now();
+      time.bookkeeping += t2 - t1;
+      target.decode(vb);
+      rows = onDevice ? rows : target.logits();
+      const t3 = performance.now();
+      time.verify += t3 - t2;
+      // the target's own choice at each visited row decides the path
+      if (onDevice) acceptor.accept(tree, deviceToken);
+      else acceptor.acceptSampled(tree, sampler, logitsOfRow);
+      const accepted = acceptor.accepted;
+      const t4 = performance.now();
+      time.sampling += t4 - t3;
+      // a drafted token counts as accepted once it is emitted and generation goes on past it (the
+      // way llama.cpp counts), so the last step of a request counts only what it used
+      let used = 0;
+      for (let i = 0; i <= accepted; i++) {
+        if (!emit(acceptor.tokens[i])) {
+          done = true;
+          break;
+        }
+        if (i < accepted) acceptedPerDepth[used++]++;
+      }
+      steps++;
+      emittedInSteps += used + 1;
+      if (done) break;
+      // keep root + accepted nodes in the committed sequence; the bonus token is the next root
+      committedRows[0] = 0;
+      committedTokens[0] = last;
+      for (let j = 0; j < accepted; j++) {
+        const r = acceptor.path[j] + 1;
+        committedRows[j + 1] = batchRowOf[r];
+        committedTokens[j + 1] = tree.token[acceptor.path[j]];
+      }
+      // the drafter reads the verify's layer inputs, so it goes before any re-decode below
+      drafter.onCommit(committedTokens.subarray(0, accepted + 1), pos, committedRows, plan.nRows);
+      plan.commit(acceptor.path, accepted, tree).run(mem);
+      openPlan = undefined;
+      last = acceptor.bonus;
+      pos += accepted + 1;
+      time.bookkeeping += performance.now() - t4;
     }
-    time.sampling += samplingMs;
-    steps++;
-    emittedInSteps += accepted + 1;
-    if (done) break;
-    const t3 = performance.now();
-    // keep [last_prev, d1..d_accepted] at pos..pos+accepted; the bonus token is the next `last`
-    target.truncate(0, pos + accepted + 1);
-    committed.length = accepted + 1;
-    for (let i = 0; i <= accepted; i++) committed[i] = b.native.token[i];
-    drafter.onCommit(committed, pos, rowIndex, nDraft + 1);
-    pos += accepted + 1;
-    time.bookkeeping += performance.now() - t3;
+  } finally {
+    // a request that ended inside a step leaves its tree's scratch sequences behind: drop them
+    if (openPlan) for (let p = 1; p < openPlan.nPaths; p++) mem.seqRm(openPlan.pathSeq[p], -1, -1);
+    vb.free();
   }
   for (const e of pending.splice(0)) yield e;
   const tail = out.finish();
@@ -150,7 +207,7 @@ export async function* generateSpeculative(target: Context, drafter: Drafter, pr
     split: { decodeCallsMs: time.verify + time.draft, samplingMs: time.sampling },
     spec: {
       drafter: "dflash",
-      mode: "chain",
+      mode: treeMode ? "tree" : "chain",
       budget,
       steps,
       meanAcceptedLength: steps > 0 ? emittedInSteps / steps : 0,
