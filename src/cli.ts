@@ -3,7 +3,10 @@
 import { Command } from "commander";
 import { registerBuildNative } from "./cli/build-native.js";
 import { registerInspect } from "./cli/inspect.js";
+import { registerLs } from "./cli/ls.js";
 import { registerMakeModel } from "./cli/make-model.js";
+import { registerPair } from "./cli/pair.js";
+import { registerPull } from "./cli/pull.js";
 import { registerQuantize } from "./cli/quantize.js";
 import { registerRun } from "./cli/run.js";
 import { UserError } from "./native/errors.js";
@@ -24,6 +27,9 @@ registerRun(program);
 registerMakeModel(program);
 registerQuantize(program);
 registerInspect(program);
+registerPull(program);
+registerLs(program);
+registerPair(program);
 registerBuildNative(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {

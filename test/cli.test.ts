@@ -91,8 +91,8 @@ describe("flint run --spec dflash", () => {
       [["--spec", "dflash"], /needs --draft/],
       [["--draft", draft], /--spec is none/],
       [["--spec", "dflash", "--draft", path.join(dir, "none.gguf")], /model file not found/],
-      [["--spec", "dflash", "--draft", model], /is a qwen3 model, not a dflash drafter/],
-      [["--spec", "dflash", "--draft", draft, "--budget", "99"], /budget must be an integer in \[0, 15\]/],
+      [["--spec", "dflash", "--draft", model], /is not a DFlash drafter/],
+      [["--spec", "dflash", "--draft", draft, "--budget", "300"], /budget must be an integer in \[0, 255\]/],
     ];
     for (const [extra, msg] of cases) {
       const r = flint("run", "--model", model, "--prompt", "x", "-n", "2", "--threads", "1", ...extra);

@@ -10,6 +10,9 @@ import { UserError } from "../native/errors.js";
 import { getNative, listDevices } from "../native/index.js";
 import { demoModelPath } from "./demo-model.js";
 import { choice, collect, int, num } from "./options.js";
+import { resolveModelArg } from "./resolve.js";
+import { inspectModel } from "../models/inspect.js";
+import { checkPair } from "../models/pairing.js";
 
 interface RunOptions {
   model?: string;
@@ -43,7 +46,7 @@ export function registerRun(program: Command): void {
   program
     .command("run")
     .description("generate text from a prompt (without --model: a small generated demo model, random weights)")
-    .option("-m, --model <file>", "GGUF model file")
+    .option("-m, --model <file>", "GGUF model file, or hf:<user>/<repo>[:<quant>] (pulled into the Hugging Face cache if missing)")
     .option("-p, --prompt <text>", "prompt text (special tokens such as <|im_start|> are parsed)")
     .option("-f, --file <path>", "read the prompt from a file ('-' = stdin)")
     .option("-n, --max-tokens <n>", "tokens to generate at most", int(0), 256)
@@ -86,10 +89,16 @@ function readPrompt(o: RunOptions): string {
 
 async function runCommand(o: RunOptions): Promise<void> {
   const promptText = readPrompt(o);
-  let modelPath = o.model;
+  let modelPath = o.model === undefined ? undefined : await resolveModelArg(o.model);
   if (modelPath === undefined) {
     modelPath = await demoModelPath();
     if (!o.json) process.stderr.write(`flint: no --model given; using the generated demo model ${modelPath} (random weights: the text is noise)\n`);
+  }
+  const draftPath = o.draft === undefined ? undefined : await resolveModelArg(o.draft);
+  if (draftPath !== undefined) {
+    // check the pair from the GGUF metadata before loading either model
+    const check = checkPair(await inspectModel(modelPath, { tokens: true }), await inspectModel(draftPath, { tokens: true }), "dflash");
+    if (!check.ok) throw new UserError(`${draftPath} cannot draft for ${modelPath}: ${check.errors.join("; ")}`);
   }
   const tLoad = performance.now();
   const model = Model.load(modelPath, { gpuLayers: o.gpuLayers });
@@ -111,7 +120,7 @@ async function runCommand(o: RunOptions): Promise<void> {
   let draftModel: Model | undefined;
   try {
     if (o.spec === "dflash") {
-      draftModel = Model.load(o.draft!, { gpuLayers: o.gpuLayers });
+      draftModel = Model.load(draftPath!, { gpuLayers: o.gpuLayers });
       drafter = new DFlashDrafter(ctx, draftModel, { topK: 1, threads: o.threads, deviceArgmax: ctx.deviceGreedy });
     }
   } catch (err) {
