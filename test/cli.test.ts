@@ -85,6 +85,20 @@ describe("flint run --spec dflash", () => {
     expect(Object.keys(out.spec.timeMs).sort()).toEqual(["bookkeeping", "draft", "other", "sampling", "verify"]);
   });
 
+  it("verifies DDTrees with --tree-k and keeps the greedy tokens", async () => {
+    const draft = await tinyDrafterPath();
+    const args = ["--model", model, "--prompt", "Hello", "-n", "20", "--temperature", "0", "--ignore-eos", "--threads", "1", "--json", "--flash-attn", "off"];
+    const plain = JSON.parse(flint("run", ...args).stdout);
+    const r = flint("run", ...args, "--spec", "dflash", "--draft", draft, "--tree-k", "4", "--budget", "16");
+    expect(r.code, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout);
+    expect(out.spec.mode).toBe("tree");
+    expect(out.tokenIds).toEqual(plain.tokenIds);
+    const bad = flint("run", "--model", model, "--prompt", "x", "--spec", "dflash", "--draft", draft, "--tree-k", "4", "--flash-attn", "on");
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(/--tree-k > 1 needs --flash-attn off/);
+  });
+
   it("rejects bad combinations clearly", async () => {
     const draft = await tinyDrafterPath();
     const cases: [string[], RegExp][] = [

@@ -38,6 +38,7 @@ interface RunOptions {
   spec: "none" | "dflash";
   draft?: string;
   budget?: number;
+  treeK: number;
 }
 
 const CACHE_TYPES = ["f32", "f16", "bf16", "q8_0", "q4_0"] as const;
@@ -67,7 +68,8 @@ export function registerRun(program: Command): void {
     .option("--sampling <where>", "auto: greedy picks (and DFlash chain drafts) run on the GPU, no logits copied back; host: the TS sampler", choice(["auto", "host", "device"] as const), "auto")
     .option("--spec <mode>", "speculative decoding: none, dflash (chain verify; needs --draft)", choice(["none", "dflash"] as const), "none")
     .option("--draft <file>", "DFlash drafter GGUF matched to --model")
-    .option("--budget <n>", "drafted tokens verified per step (default: block size - 1)", int(0))
+    .option("--budget <n>", "drafted nodes verified per step: chain depth, or DDTree nodes with --tree-k (default: block size - 1)", int(0))
+    .option("--tree-k <k>", "DDTree verify from the drafter's top-k per position (1 = chain; attention-only targets; needs --flash-attn off)", int(1, 16), 1)
     .option("--json", "print one JSON object with text and timings instead of streaming")
     .action(async (o: RunOptions) => {
       await runCommand(o);
@@ -104,15 +106,19 @@ async function runCommand(o: RunOptions): Promise<void> {
   const model = Model.load(modelPath, { gpuLayers: o.gpuLayers });
   if (o.spec === "dflash" && !o.draft) throw new UserError("--spec dflash needs --draft FILE (a dflash drafter made for this model)");
   if (o.spec === "none" && o.draft) throw new UserError("--draft is given but --spec is none; add --spec dflash");
+  const tree = o.spec === "dflash" && o.treeK > 1;
+  if (tree && o.flashAttn === "on") throw new UserError("--tree-k > 1 needs --flash-attn off (llama.cpp's flash attention miscomputes tree verify batches)");
   const greedy = o.temperature <= 0 && o.repeatPenalty === 1;
   if (o.sampling === "device" && !greedy) throw new UserError("--sampling device supports greedy decoding only (--temperature 0, --repeat-penalty 1)");
   // on a GPU the device argmax saves copying and scanning the logits; on a CPU the TS argmax is faster
   const onGpu = o.gpuLayers !== 0 && listDevices().some((d) => d.type === "gpu" || d.type === "igpu");
   const ctx = Context.create(model, {
     ctx: o.ctx,
-    deviceGreedy: o.sampling === "device" || (o.sampling === "auto" && greedy && onGpu),
+    deviceGreedy: !tree && (o.sampling === "device" || (o.sampling === "auto" && greedy && onGpu)),
+    // trees keep one sequence per branch in one cache, verified without flash attention
+    kvUnified: tree ? true : undefined,
     threads: o.threads,
-    flashAttn: o.flashAttn,
+    flashAttn: tree ? "off" : o.flashAttn,
     cacheTypeK: o.cacheTypeK,
     cacheTypeV: o.cacheTypeV,
   });
@@ -121,7 +127,7 @@ async function runCommand(o: RunOptions): Promise<void> {
   try {
     if (o.spec === "dflash") {
       draftModel = Model.load(draftPath!, { gpuLayers: o.gpuLayers });
-      drafter = new DFlashDrafter(ctx, draftModel, { topK: 1, threads: o.threads, deviceArgmax: ctx.deviceGreedy });
+      drafter = new DFlashDrafter(ctx, draftModel, { topK: o.treeK, threads: o.threads, deviceArgmax: ctx.deviceGreedy });
     }
   } catch (err) {
     ctx.free();

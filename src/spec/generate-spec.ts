@@ -31,6 +31,8 @@ export interface SpecStats {
   meanAcceptedLength: number;
   /** acceptedPerDepth[d]: steps whose draft token at depth d+1 was accepted */
   acceptedPerDepth: number[];
+  /** tree steps whose accepted path left the greedy chain and was decoded again in cache order */
+  relayouts: number;
   timeMs: { draft: number; verify: number; bookkeeping: number; sampling: number; other: number };
 }
 
@@ -92,9 +94,10 @@ export async function* generateSpeculative(target: Context, drafter: Drafter, pr
   const committedTokens = new Int32Array(drafter.maxDepth + 1);
   const mem = target.native;
   // Batch order: the root, then the greedy chain (path 0, the committed sequence), then the other
-  // nodes in plan order. KV cells are taken in batch order, so when a prefix of the chain is accepted
-  // (the common case) every freed cell lies after the kept ones. planRowAt[k] is the plan row in
-  // batch row k.
+  // nodes in plan order. KV cells are taken in batch order, so every row attends to cells in position
+  // order, and when a prefix of the chain is accepted (the common case) every freed cell lies after
+  // the kept ones: the cache stays ordered by position (see the relayout below for why that matters).
+  // planRowAt[k] is the plan row in batch row k.
   const planRowAt = new Int32Array(budget + 1);
   const batchRowOf = new Int32Array(budget + 1);
   const logitsOfRow = (r: number) => {
@@ -103,6 +106,7 @@ export async function* generateSpeculative(target: Context, drafter: Drafter, pr
   };
   const deviceToken = (r: number) => target.sampledToken(batchRowOf[r]);
   let treeMode = false;
+  let relayouts = 0;
   // a plan whose scratch sequences are in the cache until its commit runs
   let openPlan: TreeBatchPlan | undefined;
   try {
@@ -122,10 +126,9 @@ export async function* generateSpeculative(target: Context, drafter: Drafter, pr
       const tree = proposal ? builder.buildFrom(proposal, budget) : builder.buildChain(EMPTY, 0);
       while (tree.size > 0 && tree.maxDepth > room) tree.truncate(tree.size - 1);
       if ((proposal?.k ?? 1) > 1 && !treeMode) {
-        // Trees leave cells of one sequence out of position order in the KV cache. llama.cpp's CPU
-        // flash attention then gives wrong logits (measured on the trained pair: off by 0.07 after a
-        // side branch is accepted, and wrong tokens at budget 64), while the plain attention path is
-        // exact. Until that is understood per backend, tree verify needs flash attention off.
+        // llama.cpp's CPU flash attention gives wrong logits on larger tree batches (budget 64 on the
+        // trained pair: a token off by a top-2 gap of 0.03) even with the cache kept in order, while
+        // the plain attention path is exact. Until that is understood per backend, trees need it off.
         if (target.flashAttn !== "off") throw new UserError("DDTree verify needs the target context made with flash attention off (--flash-attn off)");
         treeMode = true;
       }
@@ -171,15 +174,31 @@ export async function* generateSpeculative(target: Context, drafter: Drafter, pr
       // keep root + accepted nodes in the committed sequence; the bonus token is the next root
       committedRows[0] = 0;
       committedTokens[0] = last;
+      let offChain = false;
       for (let j = 0; j < accepted; j++) {
         const r = acceptor.path[j] + 1;
         committedRows[j + 1] = batchRowOf[r];
         committedTokens[j + 1] = tree.token[acceptor.path[j]];
+        offChain ||= plan.primarySeq(r) !== plan.committedSeq;
       }
       // the drafter reads the verify's layer inputs, so it goes before any re-decode below
       drafter.onCommit(committedTokens.subarray(0, accepted + 1), pos, committedRows, plan.nRows);
       plan.commit(acceptor.path, accepted, tree).run(mem);
       openPlan = undefined;
+      if (offChain) {
+        // The accepted path left the greedy chain, so its cells sit after freed cells of the chain, and
+        // the next tokens would fill those holes at lower cell indices than older positions. llama.cpp
+        // (de3ff81) computes wrong attention over a sequence whose cells are out of position order:
+        // with flash attention always, without it in some layouts (reproduced on the trained pair:
+        // logits off by 0.06-0.09 although every cell's K/V equals a plain prefill's). So the
+        // accepted nodes are decoded again in order right behind the root, which keeps the cache
+        // ordered. One small extra forward on such steps; counted in spec.relayouts.
+        target.truncate(0, pos + 1);
+        vb.clear();
+        for (let j = 1; j <= accepted; j++) vb.add(committedTokens[j], pos + j, 0, false);
+        target.decode(vb);
+        relayouts++;
+      }
       last = acceptor.bonus;
       pos += accepted + 1;
       time.bookkeeping += performance.now() - t4;
@@ -212,6 +231,7 @@ export async function* generateSpeculative(target: Context, drafter: Drafter, pr
       steps,
       meanAcceptedLength: steps > 0 ? emittedInSteps / steps : 0,
       acceptedPerDepth,
+      relayouts,
       timeMs: time,
     },
   };
