@@ -1,10 +1,10 @@
 // inspectModel on generated models, on the trained pair when ../shared is present, and on broken
 // files (missing, not GGUF, header cut, data cut); plus the make-model / inspect commands.
+import { captureCommands } from "../helpers/cli-capture.js";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { Command } from "commander";
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { registerInspect } from "../../src/cli/inspect.js";
 import { registerMakeModel } from "../../src/cli/make-model.js";
 import { formatModelInfo, inspectModel } from "../../src/models/inspect.js";
@@ -74,39 +74,23 @@ describe("inspectModel", () => {
 });
 
 describe("commands", () => {
-  let stdout = "";
-  beforeAll(() => {
-    vi.spyOn(process.stdout, "write").mockImplementation((s: string | Uint8Array) => {
-      stdout += String(s);
-      return true;
-    });
-  });
-  afterEach(() => {
-    stdout = "";
-  });
-  afterAll(() => vi.restoreAllMocks());
-  const run = async (...args: string[]) => {
-    const program = new Command().exitOverride();
-    registerMakeModel(program);
-    registerInspect(program);
-    await program.parseAsync(["node", "flint", ...args]);
-  };
+  const { state, run } = captureCommands(registerMakeModel, registerInspect);
 
   it("make-model prints a one-line summary, or JSON", async () => {
     await run("make-model", "--arch", "qwen3", "--layers", "1", "--out", out("cli.gguf"));
-    expect(stdout).toMatch(/^qwen3 tiny: .* params, .* F16 -> .*cli.gguf \(\d+\.\d s\)\n$/);
-    stdout = "";
+    expect(state.stdout).toMatch(/^qwen3 tiny: .* params, .* F16 -> .*cli.gguf \(\d+\.\d s\)\n$/);
+    state.stdout = "";
     await run("make-model", "--arch", "dflash", "--target", out("cli.gguf"), "--target-layers", "0", "--block-size", "4", "--out", out("cli-d.gguf"), "--json");
-    const r = JSON.parse(stdout);
+    const r = JSON.parse(state.stdout);
     expect(r).toMatchObject({ arch: "dflash", dflash: { blockSize: 4, targetLayers: [0] } });
   });
 
   it("inspect prints text or JSON", async () => {
     await run("inspect", target);
-    expect(stdout).toMatch(/parameters:\s+[\d.]+[KM]/);
-    stdout = "";
+    expect(state.stdout).toMatch(/parameters:\s+[\d.]+[KM]/);
+    state.stdout = "";
     await run("inspect", drafter, "--json");
-    const info = JSON.parse(stdout);
+    const info = JSON.parse(state.stdout);
     expect(info.architecture).toBe("dflash");
     expect(info.chatTemplate).toBeUndefined();
     expect(info.hasChatTemplate).toBe(true);

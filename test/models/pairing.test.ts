@@ -1,11 +1,11 @@
 // Drafter/scorer pairing on generated models: a matched dflash pair, a drafter made for a deeper
 // target, another hidden size, other vocabulary sizes (padding within llama.cpp's 128 and beyond),
 // and the `flint pair` / `flint inspect --draft` commands.
+import { captureCommands } from "../helpers/cli-capture.js";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { Command } from "commander";
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { registerInspect } from "../../src/cli/inspect.js";
 import { registerPair } from "../../src/cli/pair.js";
 import { inspectModel, type ModelInfo } from "../../src/models/inspect.js";
@@ -97,51 +97,35 @@ describe("drafter table", () => {
 });
 
 describe("commands", () => {
-  let stdout = "";
-  beforeAll(() => {
-    vi.spyOn(process.stdout, "write").mockImplementation((s: string | Uint8Array) => {
-      stdout += String(s);
-      return true;
-    });
-  });
-  afterEach(() => {
-    stdout = "";
-  });
-  afterAll(() => vi.restoreAllMocks());
-  const run = async (...args: string[]) => {
-    const program = new Command().exitOverride();
-    registerPair(program);
-    registerInspect(program);
-    await program.parseAsync(["node", "flint", ...args]);
-  };
+  const { state, run } = captureCommands(registerPair, registerInspect);
 
   it("flint pair prints the check, JSON, and fails on a mismatch", async () => {
     await run("pair", out("t4.gguf"), out("d4.gguf"));
-    expect(stdout).toMatch(/^compatible as dflash/);
-    stdout = "";
+    expect(state.stdout).toMatch(/^compatible as dflash/);
+    state.stdout = "";
     await run("pair", out("t4.gguf"), out("v1100.gguf"), "--json");
-    expect(JSON.parse(stdout)).toMatchObject({ ok: true, kind: "draft-model" });
-    stdout = "";
+    expect(JSON.parse(state.stdout)).toMatchObject({ ok: true, kind: "draft-model" });
+    state.stdout = "";
     await expect(run("pair", out("t4.gguf"), out("d8.gguf"))).rejects.toMatchObject({ name: "UserError", message: expect.stringMatching(/^not a compatible pair: the drafter reads target layers/) });
-    expect(stdout).toMatch(/NOT compatible as dflash[\s\S]*error: the drafter reads target layers/);
+    expect(state.stdout).toMatch(/NOT compatible as dflash[\s\S]*error: the drafter reads target layers/);
   });
 
   it("flint inspect shows layer kinds, vocabulary and a memory estimate; --draft checks a pair", async () => {
     await run("inspect", out("t4.gguf"), "--ctx", "1000", "--cache-type-k", "q8_0");
-    expect(stdout).toMatch(/layers:\s+4 \(4 attention\)/);
-    expect(stdout).toMatch(/vocab:\s+1024 tokens \(gpt2\/qwen2; bos 1020, eos 1022; hash [0-9a-f]{16}\)/);
-    expect(stdout).toMatch(/memory:\s+~.* at ctx 1000 \(KV sized for 1024\), K q8_0 \/ V f16, ubatch 512, flash attention on: weights .* \+ KV 784\.0 KiB \+ compute ~/); // 4 x 2 x (32 x 34/32 + 32 x 2) x 1024 B
-    stdout = "";
+    expect(state.stdout).toMatch(/layers:\s+4 \(4 attention\)/);
+    expect(state.stdout).toMatch(/vocab:\s+1024 tokens \(gpt2\/qwen2; bos 1020, eos 1022; hash [0-9a-f]{16}\)/);
+    expect(state.stdout).toMatch(/memory:\s+~.* at ctx 1000 \(KV sized for 1024\), K q8_0 \/ V f16, ubatch 512, flash attention on: weights .* \+ KV 784\.0 KiB \+ compute ~/); // 4 x 2 x (32 x 34/32 + 32 x 2) x 1024 B
+    state.stdout = "";
     await run("inspect", out("t4.gguf"), "--json", "--ctx", "2048");
-    const j = JSON.parse(stdout);
+    const j = JSON.parse(state.stdout);
     // 4 layers x 2 KV heads x (32 + 32) x 2 bytes x 2048
     expect(j.memory).toMatchObject({ ctx: 2048, cacheTypeK: "f16", kv: 4 * 2 * 64 * 2 * 2048, weights: j.dataBytes });
     expect(j.layerKinds).toMatchObject({ attention: 4, recurrent: 0 });
     expect(j.tokens).toBeUndefined();
-    stdout = "";
+    state.stdout = "";
     await run("inspect", out("t4.gguf"), "--draft", out("d4.gguf"));
-    expect(stdout).toMatch(/compatible as dflash/);
-    stdout = "";
+    expect(state.stdout).toMatch(/compatible as dflash/);
+    state.stdout = "";
     await expect(run("inspect", out("t4.gguf"), "--draft", out("d256.gguf"))).rejects.toThrow(/does not fit .* as dflash: hidden size differs/);
   });
 });
