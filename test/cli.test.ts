@@ -99,14 +99,28 @@ describe("flint run --spec dflash", () => {
     expect(bad.stderr).toMatch(/--tree-k > 1 needs --flash-attn off/);
   });
 
+  it("runs the n-gram drafter and the adaptive controller", () => {
+    const args = ["--model", model, "--prompt", "Hello", "-n", "24", "--temperature", "0", "--ignore-eos", "--threads", "1", "--json"];
+    const plain = JSON.parse(flint("run", ...args).stdout);
+    const ngram = JSON.parse(flint("run", ...args, "--spec", "ngram", "--budget", "4").stdout);
+    expect(ngram.tokenIds).toEqual(plain.tokenIds);
+    expect(ngram.spec.drafter).toBe("ngram");
+    const auto = JSON.parse(flint("run", ...args, "--spec", "auto").stdout);
+    expect(auto.tokenIds).toEqual(plain.tokenIds);
+    expect(auto.spec.budgetMode).toBe("auto");
+  });
+
   it("rejects bad combinations clearly", async () => {
     const draft = await tinyDrafterPath();
     const cases: [string[], RegExp][] = [
       [["--spec", "dflash"], /needs --draft/],
       [["--draft", draft], /--spec is none/],
+      [["--spec", "ngram", "--draft", draft], /--spec is ngram/],
+      [["--spec", "ngram", "--tree-k", "4"], /--tree-k needs a dflash drafter/],
+      [["--spec", "dflash", "--draft", draft, "--budget", "soon"], /budget.*expected an integer/],
       [["--spec", "dflash", "--draft", path.join(dir, "none.gguf")], /model file not found/],
       [["--spec", "dflash", "--draft", model], /is not a DFlash drafter/],
-      [["--spec", "dflash", "--draft", draft, "--budget", "300"], /budget must be an integer in \[0, 255\]/],
+      [["--spec", "dflash", "--draft", draft, "--budget", "300"], /budget.*expected an integer in \[0, 255\]/],
     ];
     for (const [extra, msg] of cases) {
       const r = flint("run", "--model", model, "--prompt", "x", "-n", "2", "--threads", "1", ...extra);

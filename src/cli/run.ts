@@ -4,6 +4,8 @@ import type { Command } from "commander";
 import { Context } from "../engine/context.js";
 import { generate, type GenerateEvent, type GenerateResult } from "../engine/generate.js";
 import { DFlashDrafter } from "../spec/dflash-drafter.js";
+import type { Drafter } from "../spec/drafter.js";
+import { NgramDrafter } from "../spec/ngram-drafter.js";
 import { generateSpeculative, type SpecStats } from "../spec/generate-spec.js";
 import { Model } from "../engine/model.js";
 import { UserError } from "../native/errors.js";
@@ -35,13 +37,17 @@ interface RunOptions {
   ignoreEos?: boolean;
   json?: boolean;
   sampling: "auto" | "host" | "device";
-  spec: "none" | "dflash";
+  spec: "none" | "dflash" | "ngram" | "auto";
   draft?: string;
-  budget?: number;
+  budget?: number | "auto";
   treeK: number;
 }
 
 const CACHE_TYPES = ["f32", "f16", "bf16", "q8_0", "q4_0"] as const;
+
+function budgetArg(value: string): number | "auto" {
+  return value === "auto" ? "auto" : int(0, 255)(value);
+}
 
 export function registerRun(program: Command): void {
   program
@@ -66,9 +72,9 @@ export function registerRun(program: Command): void {
     .option("--stop <s>", "stop string (repeatable)", collect, [])
     .option("--ignore-eos", "keep generating past end-of-generation tokens")
     .option("--sampling <where>", "auto: greedy picks (and DFlash chain drafts) run on the GPU, no logits copied back; host: the TS sampler", choice(["auto", "host", "device"] as const), "auto")
-    .option("--spec <mode>", "speculative decoding: none, dflash (chain verify; needs --draft)", choice(["none", "dflash"] as const), "none")
+    .option("--spec <mode>", "speculative decoding: none, dflash (needs --draft), ngram (no model: repeats from the prompt and output), auto (dflash with --draft, else ngram; --budget auto)", choice(["none", "dflash", "ngram", "auto"] as const), "none")
     .option("--draft <file>", "DFlash drafter GGUF matched to --model")
-    .option("--budget <n>", "drafted nodes verified per step: chain depth, or DDTree nodes with --tree-k (default: block size - 1)", int(0))
+    .option("--budget <n|auto>", "drafted nodes verified per step: chain depth, or DDTree nodes with --tree-k; auto = adaptive controller, which also falls back to plain decoding (default: the drafter's depth; auto with --spec auto)", budgetArg)
     .option("--tree-k <k>", "DDTree verify from the drafter's top-k per position (1 = chain; attention-only targets; needs --flash-attn off)", int(1, 16), 1)
     .option("--json", "print one JSON object with text and timings instead of streaming")
     .action(async (o: RunOptions) => {
@@ -105,8 +111,10 @@ async function runCommand(o: RunOptions): Promise<void> {
   const tLoad = performance.now();
   const model = Model.load(modelPath, { gpuLayers: o.gpuLayers });
   if (o.spec === "dflash" && !o.draft) throw new UserError("--spec dflash needs --draft FILE (a dflash drafter made for this model)");
-  if (o.spec === "none" && o.draft) throw new UserError("--draft is given but --spec is none; add --spec dflash");
-  const tree = o.spec === "dflash" && o.treeK > 1;
+  if ((o.spec === "none" || o.spec === "ngram") && o.draft) throw new UserError(`--draft is given but --spec is ${o.spec}; use --spec dflash or auto`);
+  const drafterKind = o.spec === "auto" ? (o.draft ? "dflash" : "ngram") : o.spec;
+  if (drafterKind === "ngram" && o.treeK > 1) throw new UserError("--tree-k needs a dflash drafter");
+  const tree = drafterKind === "dflash" && o.treeK > 1;
   if (tree && o.flashAttn === "on") throw new UserError("--tree-k > 1 needs --flash-attn off (llama.cpp's flash attention miscomputes tree verify batches)");
   const greedy = o.temperature <= 0 && o.repeatPenalty === 1;
   if (o.sampling === "device" && !greedy) throw new UserError("--sampling device supports greedy decoding only (--temperature 0, --repeat-penalty 1)");
@@ -122,10 +130,11 @@ async function runCommand(o: RunOptions): Promise<void> {
     cacheTypeK: o.cacheTypeK,
     cacheTypeV: o.cacheTypeV,
   });
-  let drafter: DFlashDrafter | undefined;
+  let drafter: Drafter | undefined;
   let draftModel: Model | undefined;
   try {
-    if (o.spec === "dflash") {
+    if (drafterKind === "ngram") drafter = new NgramDrafter();
+    if (drafterKind === "dflash") {
       draftModel = Model.load(draftPath!, { gpuLayers: o.gpuLayers });
       drafter = new DFlashDrafter(ctx, draftModel, { topK: o.treeK, threads: o.threads, deviceArgmax: ctx.deviceGreedy });
     }
@@ -152,7 +161,8 @@ async function runCommand(o: RunOptions): Promise<void> {
       stop: o.stop,
       ignoreEog: o.ignoreEos,
       signal: abort.signal,
-      budget: o.budget,
+      budget: o.budget ?? (o.spec === "auto" ? ("auto" as const) : undefined),
+      shape: tree ? ("tree" as const) : ("chain" as const),
     };
     const it: AsyncGenerator<GenerateEvent, GenerateResult & { spec?: SpecStats }> = drafter
       ? generateSpeculative(ctx, drafter, prompt, genOpts)
@@ -189,7 +199,7 @@ async function runCommand(o: RunOptions): Promise<void> {
       process.stdout.write("\n");
       process.stderr.write(
         `flint: ${result.promptTokens} prompt tokens in ${result.promptMs.toFixed(0)} ms, ${result.tokens.length} tokens at ${result.tokensPerSecond.toFixed(1)} tok/s (${result.stopReason})` +
-          (result.spec ? `, dflash mean accepted length ${result.spec.meanAcceptedLength.toFixed(2)} over ${result.spec.steps} steps` : "") +
+          (result.spec ? `, ${result.spec.drafter} mean accepted length ${result.spec.meanAcceptedLength.toFixed(2)} over ${result.spec.steps} steps` : "") +
           "\n",
       );
     }

@@ -55,6 +55,10 @@ export class DFlashDrafter implements Drafter {
   private readonly inj: EmbeddingBatch;
   private readonly block: Batch;
   private readonly out: DraftBlock;
+  /** committed features not yet injected: pendingCount rows at positions pendingPos0.. */
+  private pending = new Float32Array(0);
+  private pendingCount = 0;
+  private pendingPos0 = 0;
 
   constructor(target: Context, draft: Model, opts: DFlashOptions = {}) {
     checkDFlashPair(target.model, draft);
@@ -134,6 +138,7 @@ export class DFlashDrafter implements Drafter {
 
   reset(): void {
     this.ctx.truncate(0, 0);
+    this.pendingCount = 0;
   }
 
   onPrefill(tokens: ArrayLike<number>, pos0: number): void {
@@ -141,11 +146,42 @@ export class DFlashDrafter implements Drafter {
   }
 
   propose(last: number, pos: number, _depth: number): DraftProposal {
+    this.flush();
     return this.draft(last, pos);
   }
 
+  /** Keeps the committed rows' features on the host until the next proposal: steps that do not draft
+   *  (the controller chose plain decoding) then cost a copy, not a drafter forward. */
   onCommit(tokens: ArrayLike<number>, pos0: number, rows: ArrayLike<number>, nRows: number): void {
-    this.inject(0, tokens.length, pos0, nRows, 0, rows);
+    const views = Array.from(this.layerIds, (lid) => this.target.native.layerInput(lid, nRows));
+    const n = this.nEmbdTgt;
+    const stride = views.length * n;
+    const need = (this.pendingCount + tokens.length) * stride;
+    if (need > this.pending.length) {
+      const grown = new Float32Array(Math.max(need, this.pending.length * 2));
+      grown.set(this.pending.subarray(0, this.pendingCount * stride));
+      this.pending = grown;
+    }
+    for (let i = 0; i < tokens.length; i++) {
+      const at = (this.pendingCount + i) * stride;
+      for (let l = 0; l < views.length; l++) this.pending.set(views[l].subarray(rows[i] * n, rows[i] * n + n), at + l * n);
+    }
+    if (this.pendingCount === 0) this.pendingPos0 = pos0;
+    this.pendingCount += tokens.length;
+  }
+
+  /** Injects the features kept by onCommit (consecutive positions from pendingPos0). */
+  private flush(): void {
+    const stride = this.layerIds.length * this.nEmbdTgt;
+    const cap = this.inj.capacity;
+    for (let off = 0; off < this.pendingCount; off += cap) {
+      const chunk = Math.min(cap, this.pendingCount - off);
+      this.inj.clear();
+      this.inj.embd.set(this.pending.subarray(off * stride, (off + chunk) * stride));
+      for (let i = 0; i < chunk; i++) this.inj.add(this.pendingPos0 + off + i, 0);
+      this.ctx.decode(this.inj);
+    }
+    this.pendingCount = 0;
   }
 
   /** Forgets positions >= pos of seq (after the target rolled back). */

@@ -8,18 +8,29 @@ import { prepareSampler, TokenEmitter, type GenerateEvent, type GenerateOptions,
 import { UserError } from "../native/errors.js";
 import { Batch } from "../engine/batch.js";
 import { TreeAcceptor } from "./accept.js";
+import { AR, SpecController } from "./controller.js";
 import { DDTreeBuilder } from "./ddtree.js";
 import type { Drafter } from "./drafter.js";
 import { TreeBatchPlanner, type TreeBatchPlan } from "./tree-batch.js";
 
 /** most drafted nodes one verify may carry (a tree's leaves each need a sequence id; libllama has 256) */
 export const MAX_BUDGET = 255;
+const TREE_BUDGETS = [4, 8, 16, 32, 64] as const;
+
+function controllerOptions(shape: "chain" | "tree", maxDepth: number) {
+  if (shape === "tree") return { shape, maxDepth, budgets: TREE_BUDGETS };
+  const budgets = [1, 2, 4, 8, maxDepth].filter((b, i, a) => b <= maxDepth && a.indexOf(b) === i).sort((x, y) => x - y);
+  return { shape, maxDepth, budgets };
+}
 const EMPTY = new Int32Array(0);
 
 export interface SpecOptions extends GenerateOptions {
+  /** "tree" for top-K drafters (DDTree budgets), "chain" otherwise; picks the controller's budgets */
+  shape?: "chain" | "tree";
   /** drafted nodes verified per step: the chain depth for one-candidate drafters, the DDTree node
-   *  budget for top-K drafters; default the drafter's maximum depth; 0 = plain AR */
-  budget?: number;
+   *  budget for top-K drafters; default the drafter's maximum depth; 0 = plain AR; "auto" = chosen
+   *  per step by the adaptive controller (plain AR included) */
+  budget?: number | "auto";
 }
 
 export interface SpecStats {
@@ -33,6 +44,10 @@ export interface SpecStats {
   acceptedPerDepth: number[];
   /** tree steps whose accepted path left the greedy chain and was decoded again in cache order */
   relayouts: number;
+  /** "auto" or the fixed budget */
+  budgetMode: "auto" | "fixed";
+  /** steps the controller ran as plain decoding (no draft) */
+  arSteps: number;
   timeMs: { draft: number; verify: number; bookkeeping: number; sampling: number; other: number };
 }
 
@@ -40,9 +55,11 @@ export type SpecResult = GenerateResult & { spec: SpecStats };
 
 export async function* generateSpeculative(target: Context, drafter: Drafter, prompt: ArrayLike<number>, opts: SpecOptions = {}): AsyncGenerator<GenerateEvent, SpecResult> {
   const maxTokens = opts.maxTokens ?? 256;
-  const budget = opts.budget ?? drafter.maxDepth;
+  const controller = opts.budget === "auto" ? new SpecController(controllerOptions(opts.shape ?? "chain", drafter.maxDepth)) : undefined;
+  // the largest budget any step may use (buffers are sized for it)
+  const budget = controller ? (opts.shape === "tree" ? TREE_BUDGETS[TREE_BUDGETS.length - 1] : drafter.maxDepth) : ((opts.budget as number | undefined) ?? drafter.maxDepth);
   if (!Number.isInteger(budget) || budget < 0 || budget > MAX_BUDGET) {
-    throw new UserError(`budget must be an integer in [0, ${MAX_BUDGET}], got ${budget}`);
+    throw new UserError(`budget must be an integer in [0, ${MAX_BUDGET}] or "auto", got ${opts.budget}`);
   }
   const sampler = prepareSampler(target, prompt, opts);
   const out = new TokenEmitter(target.model.vocab, { ...opts, maxTokens });
@@ -107,6 +124,7 @@ export async function* generateSpeculative(target: Context, drafter: Drafter, pr
   const deviceToken = (r: number) => target.sampledToken(batchRowOf[r]);
   let treeMode = false;
   let relayouts = 0;
+  let arSteps = 0;
   // a plan whose scratch sequences are in the cache until its commit runs
   let openPlan: TreeBatchPlan | undefined;
   try {
@@ -119,11 +137,35 @@ export async function* generateSpeculative(target: Context, drafter: Drafter, pr
       const room = target.nCtx - 1 - pos;
       if (room < 0) break;
       ts = performance.now();
-      const proposal = budget > 0 && room > 0 ? drafter.propose(last, pos, Math.min(drafter.maxDepth, room)) : undefined;
+      const stepBudget = controller ? controller.choose() : budget;
+      if (stepBudget === AR) {
+        // plain decoding, as cheap as generate(): one token, no planner, no draft
+        arSteps++;
+        const t2 = performance.now();
+        rows = target.step(last, pos);
+        const t3 = performance.now();
+        const tok = onDevice ? target.sampledToken(-1) : sampler.sample(rows);
+        sampler.accept(tok);
+        const t4 = performance.now();
+        time.verify += t3 - t2;
+        time.sampling += t4 - t3;
+        controller!.observeAr(t3 - t2);
+        steps++;
+        emittedInSteps++;
+        if (!emit(tok)) break;
+        committedTokens[0] = last;
+        committedRows[0] = 0;
+        drafter.onCommit(committedTokens.subarray(0, 1), pos, committedRows, 1);
+        last = tok;
+        pos++;
+        time.bookkeeping += performance.now() - t4;
+        continue;
+      }
+      const proposal = stepBudget > 0 && room > 0 ? drafter.propose(last, pos, Math.min(drafter.maxDepth, room)) : undefined;
       const t1 = performance.now();
       time.draft += t1 - ts;
       // a chain is the tree of a one-candidate proposal; more candidates make a DDTree
-      const tree = proposal ? builder.buildFrom(proposal, budget) : builder.buildChain(EMPTY, 0);
+      const tree = proposal ? builder.buildFrom(proposal, Math.min(stepBudget, budget)) : builder.buildChain(EMPTY, 0);
       while (tree.size > 0 && tree.maxDepth > room) tree.truncate(tree.size - 1);
       if ((proposal?.k ?? 1) > 1 && !treeMode) {
         // llama.cpp's CPU flash attention gives wrong logits on larger tree batches (budget 64 on the
@@ -154,10 +196,16 @@ export async function* generateSpeculative(target: Context, drafter: Drafter, pr
       time.verify += t3 - t2;
       // the target's own choice at each visited row decides the path
       if (onDevice) acceptor.accept(tree, deviceToken);
+      else if (sampler.isPlainGreedy) acceptor.acceptGreedy(tree, logitsOfRow);
       else acceptor.acceptSampled(tree, sampler, logitsOfRow);
       const accepted = acceptor.accepted;
       const t4 = performance.now();
       time.sampling += t4 - t3;
+      if (controller && proposal) {
+        controller.observeDraft(t1 - ts);
+        controller.observeVerify(plan.nRows, t3 - t2);
+        controller.observeAcceptance(tree, accepted, acceptor.path);
+      }
       // a drafted token counts as accepted once it is emitted and generation goes on past it (the
       // way llama.cpp counts), so the last step of a request counts only what it used
       let used = 0;
@@ -225,13 +273,15 @@ export async function* generateSpeculative(target: Context, drafter: Drafter, pr
     tokensPerSecond: tokens.length > 1 && decodeMs > 0 ? ((tokens.length - 1) * 1000) / decodeMs : 0,
     split: { decodeCallsMs: time.verify + time.draft, samplingMs: time.sampling },
     spec: {
-      drafter: "dflash",
+      drafter: drafter.name,
       mode: treeMode ? "tree" : "chain",
       budget,
       steps,
       meanAcceptedLength: steps > 0 ? emittedInSteps / steps : 0,
       acceptedPerDepth,
       relayouts,
+      budgetMode: controller ? "auto" : "fixed",
+      arSteps,
       timeMs: time,
     },
   };
