@@ -24,7 +24,7 @@ for (const mode of ["device", "host"]) {
   };
 }
 const greedy = {};
-for (const tag of ["8b", "0.6b"]) {
+for (const tag of ["big", "small"]) {
   if (!have(`greedy-${tag}.json`)) continue;
   const g = read(`greedy-${tag}.json`);
   greedy[tag] = { tokens: g.n, llamaTokens: g.llamaTokens, comparisons: g.comparisons.map(({ flintTokens, ...c }) => c) };

@@ -3,26 +3,25 @@
 # for CUDA and exports FLINT_LLAMA_LIB_DIR and LLAMA_BIN_DIR):
 #   1. a random 8b-shape qwen3 (flint make-model), quantized to Q4_K_M by flint quantize;
 #   2. AR decode: llama-bench -p 0 -n 128 -fa 1 vs flint run -n 128 (greedy, --ignore-eos), same file;
-#   3. greedy output: flint run vs llama-completion --temp 0 on the same prompt and model.
+#   3. greedy output, token ids: flint run vs llama-server /completion at temperature 0 (greedy-check.mjs).
+# PRESET=tiny runs the same steps on a CPU-sized model (a dry run of the script anywhere).
 # Writes partial results to $OUT as it goes, then $OUT/foundation.json (bench/gpu/foundation-summary.mjs).
 set -uo pipefail
 OUT=${OUT:-/tmp/flint-out}
 W=/tmp/flint-gpu
 mkdir -p "$W" "$OUT"
 log() { echo "[$(date +%T)] $*" | tee -a "$OUT/log.txt"; }
-M="$W/8b-q4_k_m.gguf"
+M="$W/${PRESET:-8b}-q4_k_m.gguf"
 PROMPT='The history of the printing press begins'
 
-( cmake --build /tmp/flint-dev/llama-build --target llama-completion -j"$(nproc)" > "$W/build-completion.log" 2>&1 && log "built llama-completion" ) &
-builder=$!
-
+PRESET=${PRESET:-8b}
 if [ ! -f "$M" ]; then
   t0=$(date +%s)
-  node dist/cli.js make-model --arch qwen3 --preset 8b --seed 1 --out "$W/8b-f16.gguf" 2>&1 | tee -a "$OUT/log.txt"
+  node dist/cli.js make-model --arch qwen3 --preset "$PRESET" --seed 1 --out "$W/$PRESET-f16.gguf" 2>&1 | tee -a "$OUT/log.txt"
   t1=$(date +%s)
-  node dist/cli.js quantize "$W/8b-f16.gguf" "$M" Q4_K_M 2>&1 | tail -2 | tee -a "$OUT/log.txt"
+  node dist/cli.js quantize "$W/$PRESET-f16.gguf" "$M" Q4_K_M 2>&1 | tail -2 | tee -a "$OUT/log.txt"
   t2=$(date +%s)
-  rm -f "$W/8b-f16.gguf"
+  rm -f "$W/$PRESET-f16.gguf"
   log "make-model ${t0}->${t1} ($((t1-t0)) s), quantize $((t2-t1)) s"
 fi
 node dist/cli.js inspect "$M" --json > "$OUT/model.json" 2>>"$OUT/log.txt"
@@ -37,13 +36,12 @@ for mode in device host; do
 done
 log "llama-bench (2)"
 "$LLAMA_BIN_DIR/llama-bench" -m "$M" -p 0 -n 128 -fa 1 -r 5 -o json > "$W/bench2.json" 2>>"$W/bench.log"
-wait $builder
-
 # greedy equality, token ids, on the 8b model and on a random 0.6b-shape F16 model
 GREEDY_N=64
-node dist/cli.js make-model --arch qwen3 --preset 0.6b --seed 3 --out "$W/0.6b-f16.gguf" >> "$OUT/log.txt" 2>&1
-for tag in 8b 0.6b; do
-  f="$M"; [ $tag = 0.6b ] && f="$W/0.6b-f16.gguf"
+SMALL=0.6b; [ "$PRESET" = tiny ] && SMALL=tiny
+node dist/cli.js make-model --arch qwen3 --preset $SMALL --seed 3 --out "$W/small-f16.gguf" >> "$OUT/log.txt" 2>&1
+for tag in big small; do
+  f="$M"; [ $tag = small ] && f="$W/small-f16.gguf"
   for mode in device host; do
     node dist/cli.js run --model "$f" --prompt "$PROMPT" -n $GREEDY_N --temperature 0 --ignore-eos --flash-attn on --sampling $mode --json > "$W/greedy-$tag-$mode.json" 2>>"$OUT/log.txt"
   done
