@@ -1,0 +1,37 @@
+// Summarises bench/gpu/spec.sh's runs: ratios to plain decoding, verify cost per row count, equality.
+import { readFileSync, writeFileSync } from "node:fs";
+
+const [runsFile, outFile] = process.argv.slice(2);
+const runs = readFileSync(runsFile, "utf8").trim().split("\n").filter(Boolean).map((l) => JSON.parse(l));
+const by = (p) => runs.filter((r) => r.label.startsWith(p));
+const median = (xs) => { const s = xs.filter((x) => x != null).sort((a, b) => a - b); const m = s.length >> 1; return s.length === 0 ? null : s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2; };
+const plain = median(by("none-").filter((r) => r.label !== "none-fa-off").map((r) => r.tokensPerSecond));
+const plainFaOff = median(by("none-fa-off").map((r) => r.tokensPerSecond));
+const ref = by("none-1")[0]?.tokenIds;
+// trees run without flash attention; their reference is plain decoding with the same kernels
+const refFaOff = by("none-fa-off")[0]?.tokenIds;
+const rows = runs.map((r) => {
+  const s = r.spec;
+  return {
+    label: r.label,
+    tokensPerSecond: r.tokensPerSecond,
+    ratioToPlain: r.tokensPerSecond && plain ? r.tokensPerSecond / (r.label.startsWith("tree") ? plainFaOff : plain) : null,
+    sameTokensAsPlain: r.tokenIds && ref ? JSON.stringify(r.tokenIds) === JSON.stringify(r.label.startsWith("tree") || r.label === "none-fa-off" ? refFaOff : ref) : null,
+    meanAcceptedLength: s?.meanAcceptedLength ?? r.draftAccepted,
+    steps: s?.steps,
+    arSteps: s?.arSteps,
+    msPerStep: s ? { draft: s.timeMs.draft / s.steps, verify: s.timeMs.verify / s.steps, bookkeeping: s.timeMs.bookkeeping / s.steps, sampling: s.timeMs.sampling / s.steps } : undefined,
+  };
+});
+const out = {
+  suite: "spec-decode",
+  date: new Date().toISOString(),
+  command: "bash .device/remote.sh bash bench/gpu/spec.sh (PRESET=8b default)",
+  gitCommit: process.env.FLINT_GIT_COMMIT ?? "unknown",
+  note: "random-weight target and drafter: drafts are useless, acceptance is ~0; tree runs use --flash-attn off and are compared with plain decoding at --flash-attn off",
+  plainTokPerSec: plain,
+  plainFlashAttnOffTokPerSec: plainFaOff,
+  rows,
+};
+writeFileSync(outFile, JSON.stringify(out, null, 2) + "\n");
+for (const r of rows) console.log(`${r.label.padEnd(22)} ${String(r.tokensPerSecond?.toFixed?.(1)).padStart(8)} tok/s  ratio ${r.ratioToPlain?.toFixed(3) ?? "-"}  same ${r.sameTokensAsPlain}`);
