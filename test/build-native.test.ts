@@ -20,8 +20,8 @@ const tmp = (name: string) => {
 };
 const quiet: BuildLogger = { info() {}, output() {} };
 
-/** A folder of stub executables: `name` → shell script body. */
-function stubBin(scripts: Record<string, string>): string {
+/** A folder of fake executables: `name` → shell script body. */
+function fakeToolsDir(scripts: Record<string, string>): string {
   const dir = tmp("bin");
   for (const [name, body] of Object.entries(scripts)) {
     const file = path.join(dir, name);
@@ -172,7 +172,7 @@ describe("preflight", () => {
   });
 
   it("passes with the tools present and does not need npm when the source is ready", () => {
-    const bin = stubBin({ cmake: "", git: "", cc: "", "c++": "", ninja: "" });
+    const bin = fakeToolsDir({ cmake: "", git: "", cc: "", "c++": "", ninja: "" });
     expect(() => preflight(cpuPlan(), { PATH: bin }, { kind: "ready" })).not.toThrow();
     expect(() => preflight(cpuPlan(), { PATH: bin }, { kind: "bundle", bundle: "/x" })).not.toThrow();
     const e = errorOf(() => preflight(cpuPlan(), { PATH: bin }, { kind: "npm" }));
@@ -181,13 +181,13 @@ describe("preflight", () => {
   });
 
   it("honours CC/CXX and reports a bad one", () => {
-    const bin = stubBin({ cmake: "", mycc: "" });
+    const bin = fakeToolsDir({ cmake: "", mycc: "" });
     const e = errorOf(() => preflight(cpuPlan(), { PATH: bin, CC: "mycc", CXX: "nope++" }, { kind: "ready" }));
     expect(e.message).toMatch(/no C\+\+ compiler found .*CXX=nope\+\+/);
   });
 
   it("cuda: explains the CUDA toolkit, CUDACXX and cuBLAS", () => {
-    const bin = stubBin({ cmake: "", cc: "", "c++": "", ninja: "" });
+    const bin = fakeToolsDir({ cmake: "", cc: "", "c++": "", ninja: "" });
     const plan = planBuild({ ...base, gpu: "cuda", arch: "90", cacheDir: tmp("cache") });
     const e = errorOf(() => preflight(plan, { PATH: bin, CUDACXX: "/nonexistent/nvcc" }, { kind: "ready" }));
     expect(e).toBeInstanceOf(UserError);
@@ -201,7 +201,7 @@ describe("preflight", () => {
     mkdirSync(path.join(toolkit, "bin"));
     writeFileSync(path.join(toolkit, "bin", "nvcc"), "#!/bin/sh\n");
     chmodSync(path.join(toolkit, "bin", "nvcc"), 0o755);
-    const bin = stubBin({ cmake: "", cc: "", "c++": "", ninja: "" });
+    const bin = fakeToolsDir({ cmake: "", cc: "", "c++": "", ninja: "" });
     const plan = planBuild({ ...base, gpu: "cuda", arch: "90", cacheDir: tmp("cache") });
     const env = { PATH: `${bin}:${toolkit}/bin` };
     let cublasElsewhere = false;
@@ -265,7 +265,7 @@ describe("findLocalBuild", () => {
 });
 
 describe("buildNative with a stand-in cmake", () => {
-  // The stub plays both cmake steps: configure prints a line, build drops libllama.so where cmake would.
+  // The fake plays both cmake steps: configure prints a line, build drops libllama.so where cmake would.
   const fakeCmake = [
     'if [ "$1" = "--build" ]; then',
     '  /bin/mkdir -p "$2/bin" && : > "$2/bin/libllama.so" && echo "[1/1] Linking CXX shared library bin/libllama.so"',
@@ -282,7 +282,7 @@ describe("buildNative with a stand-in cmake", () => {
 
   it("runs configure and build, then records active.json; a second run reuses the build", async () => {
     const cache = cacheWithSource();
-    const env = { PATH: stubBin({ cmake: fakeCmake, cc: "", "c++": "", ninja: "" }), FLINT_CACHE_DIR: cache };
+    const env = { PATH: fakeToolsDir({ cmake: fakeCmake, cc: "", "c++": "", ninja: "" }), FLINT_CACHE_DIR: cache };
     const lines: string[] = [];
     const log: BuildLogger = { info() {}, output: (l) => lines.push(l) };
     const r = await buildNative({ ...base, gpu: "cpu", tools: false, env }, log);
@@ -306,7 +306,7 @@ describe("buildNative with a stand-in cmake", () => {
 
   it("a failing build is a UserError naming the command and the log", async () => {
     const cache = cacheWithSource();
-    const env = { PATH: stubBin({ cmake: 'echo "c++: fatal error: killed"; exit 2', cc: "", "c++": "", ninja: "" }), FLINT_CACHE_DIR: cache };
+    const env = { PATH: fakeToolsDir({ cmake: 'echo "c++: fatal error: killed"; exit 2', cc: "", "c++": "", ninja: "" }), FLINT_CACHE_DIR: cache };
     const err = await buildNative({ ...base, gpu: "cpu", env }, quiet).catch((e) => e);
     expect(err).toBeInstanceOf(UserError);
     expect(err.message).toMatch(/^`cmake -S .*` failed with exit code 2\nFull log: .*flint-build\.log$/);
