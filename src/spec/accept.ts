@@ -82,18 +82,7 @@ export class TreeAcceptor {
 
   /** T=0 without penalties: argmax of each visited row's logits. */
   acceptGreedy(tree: DDTree, logitsOfRow: (row: number) => Float32Array): number {
-    this.checkTree(tree);
-    let node = -1;
-    let n = 0;
-    for (;;) {
-      const t = argmax(logitsOfRow(node + 1));
-      this.tokens[n] = t;
-      const c = tree.findChild(node, t);
-      if (c < 0) break;
-      this.path[n++] = c;
-      node = c;
-    }
-    return this.finish(tree, n);
+    return this.accept(tree, (row) => argmax(logitsOfRow(row)));
   }
 
   /**
@@ -103,19 +92,11 @@ export class TreeAcceptor {
    * then not accept them again.
    */
   acceptSampled(tree: DDTree, sampler: Sampler, logitsOfRow: (row: number) => Float32Array, acceptIntoSampler = true): number {
-    this.checkTree(tree);
-    let node = -1;
-    let n = 0;
-    for (;;) {
-      const t = sampler.drawFromDistribution(sampler.distribution(logitsOfRow(node + 1)));
+    return this.accept(tree, (row) => {
+      const t = sampler.drawFromDistribution(sampler.distribution(logitsOfRow(row)));
       if (acceptIntoSampler) sampler.accept(t);
-      this.tokens[n] = t;
-      const c = tree.findChild(node, t);
-      if (c < 0) break;
-      this.path[n++] = c;
-      node = c;
-    }
-    return this.finish(tree, n);
+      return t;
+    });
   }
 
   resetStats(): void {
