@@ -1,11 +1,12 @@
 // Builds llama_batch contents in place. One Batch is allocated per context and reused every step.
 import { NativeBatch } from "../native/batch.js";
 
-export class Batch {
-  private readonly nb: NativeBatch;
+/** What token and embedding batches share: the native arrays, their size, clearing and freeing. */
+abstract class BatchBase {
+  protected readonly nb: NativeBatch;
 
-  constructor(capacity: number, nSeqMax = 1) {
-    this.nb = new NativeBatch(capacity, nSeqMax);
+  protected constructor(nb: NativeBatch) {
+    this.nb = nb;
   }
 
   get capacity(): number {
@@ -22,6 +23,16 @@ export class Batch {
   clear(): this {
     this.nb.nTokens = 0;
     return this;
+  }
+
+  free(): void {
+    this.nb.free();
+  }
+}
+
+export class Batch extends BatchBase {
+  constructor(capacity: number, nSeqMax = 1) {
+    super(new NativeBatch(capacity, nSeqMax));
   }
 
   /** Appends one token; `seq` is one sequence id or several (the token's KV cell is shared by all of
@@ -68,38 +79,19 @@ export class Batch {
     for (let k = 0; k < tokens.length; k++) this.add(tokens[k], startPos + k, seq, outputLast && k === tokens.length - 1);
   }
 
-  free(): void {
-    this.nb.free();
-  }
 }
 
 /** A batch of input embeddings instead of token ids (DFlash feature injection into a drafter). */
-export class EmbeddingBatch {
-  private readonly nb: NativeBatch;
+export class EmbeddingBatch extends BatchBase {
   readonly nEmbd: number;
 
   constructor(capacity: number, nEmbd: number, nSeqMax = 1) {
-    this.nb = new NativeBatch(capacity, nSeqMax, nEmbd);
+    super(new NativeBatch(capacity, nSeqMax, nEmbd));
     this.nEmbd = nEmbd;
-  }
-
-  get capacity(): number {
-    return this.nb.capacity;
-  }
-  get nTokens(): number {
-    return this.nb.nTokens;
-  }
-  get native(): NativeBatch {
-    return this.nb;
   }
   /** rows of input embeddings, [capacity x nEmbd]; fill row i before add() returns i */
   get embd(): Float32Array {
     return this.nb.embd;
-  }
-
-  clear(): this {
-    this.nb.nTokens = 0;
-    return this;
   }
 
   /** Appends a row (its embedding must be written at embd[i*nEmbd ...]); returns its index. */
@@ -113,9 +105,5 @@ export class EmbeddingBatch {
     nb.logits[i] = output ? 1 : 0;
     nb.nTokens = i + 1;
     return i;
-  }
-
-  free(): void {
-    this.nb.free();
   }
 }
