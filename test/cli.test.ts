@@ -108,6 +108,9 @@ describe("flint run --spec dflash", () => {
     const auto = JSON.parse(flint("run", ...args, "--spec", "auto").stdout);
     expect(auto.tokenIds).toEqual(plain.tokenIds);
     expect(auto.spec.budgetMode).toBe("auto");
+    const oracle = JSON.parse(flint("run", ...args, "--spec", "oracle", "--oracle-al", "6").stdout);
+    expect(oracle.tokenIds).toEqual(plain.tokenIds);
+    expect(oracle.spec.note).toBe("simulated acceptance");
   });
 
   it("rejects bad combinations clearly", async () => {
@@ -117,6 +120,7 @@ describe("flint run --spec dflash", () => {
       [["--draft", draft], /--spec is none/],
       [["--spec", "ngram", "--draft", draft], /--spec is ngram/],
       [["--spec", "ngram", "--tree-k", "4"], /--tree-k needs a dflash drafter/],
+      [["--spec", "oracle", "--temperature", "0.7"], /--spec oracle .* use --temperature 0/],
       [["--spec", "dflash", "--draft", draft, "--budget", "soon"], /budget.*expected an integer/],
       [["--spec", "dflash", "--draft", path.join(dir, "none.gguf")], /model file not found/],
       [["--spec", "dflash", "--draft", model], /is not a DFlash drafter/],

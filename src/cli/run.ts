@@ -2,10 +2,12 @@
 import { readFileSync } from "node:fs";
 import type { Command } from "commander";
 import { Context } from "../engine/context.js";
-import { generate, type GenerateEvent, type GenerateResult } from "../engine/generate.js";
+import { generate, generateText, type GenerateEvent, type GenerateResult } from "../engine/generate.js";
 import { DFlashDrafter } from "../spec/dflash-drafter.js";
 import type { Drafter } from "../spec/drafter.js";
 import { NgramDrafter } from "../spec/ngram-drafter.js";
+import { constantProfile } from "../spec/oracle.js";
+import { OracleSpecDrafter, SIMULATED_ACCEPTANCE } from "../spec/oracle-drafter.js";
 import { generateSpeculative, type SpecStats } from "../spec/generate-spec.js";
 import { Model } from "../engine/model.js";
 import { UserError } from "../native/errors.js";
@@ -37,7 +39,8 @@ interface RunOptions {
   ignoreEos?: boolean;
   json?: boolean;
   sampling: "auto" | "host" | "device";
-  spec: "none" | "dflash" | "ngram" | "auto";
+  spec: "none" | "dflash" | "ngram" | "oracle" | "auto";
+  oracleAl: number;
   draft?: string;
   budget?: number | "auto";
   treeK: number;
@@ -72,7 +75,8 @@ export function registerRun(program: Command): void {
     .option("--stop <s>", "stop string (repeatable)", collect, [])
     .option("--ignore-eos", "keep generating past end-of-generation tokens")
     .option("--sampling <where>", "auto: greedy picks (and DFlash chain drafts) run on the GPU, no logits copied back; host: the TS sampler", choice(["auto", "host", "device"] as const), "auto")
-    .option("--spec <mode>", "speculative decoding: none, dflash (needs --draft), ngram (no model: repeats from the prompt and output), auto (dflash with --draft, else ngram; --budget auto)", choice(["none", "dflash", "ngram", "auto"] as const), "none")
+    .option("--spec <mode>", "speculative decoding: none, dflash (needs --draft), ngram (no model: repeats from the prompt and output), oracle (measurement only: SIMULATED acceptance, greedy), auto (dflash with --draft, else ngram; --budget auto)", choice(["none", "dflash", "ngram", "oracle", "auto"] as const), "none")
+    .option("--oracle-al <n>", "oracle: mean accepted drafted tokens per step to simulate (of 15)", num(0, 15), 4)
     .option("--draft <file>", "DFlash drafter GGUF matched to --model")
     .option("--budget <n|auto>", "drafted nodes verified per step: chain depth, or DDTree nodes with --tree-k; auto = adaptive controller, which also falls back to plain decoding (default: the drafter's depth; auto with --spec auto)", budgetArg)
     .option("--tree-k <k>", "DDTree verify from the drafter's top-k per position (1 = chain; attention-only targets; needs --flash-attn off)", int(1, 16), 1)
@@ -113,7 +117,8 @@ async function runCommand(o: RunOptions): Promise<void> {
   if (o.spec === "dflash" && !o.draft) throw new UserError("--spec dflash needs --draft FILE (a dflash drafter made for this model)");
   if ((o.spec === "none" || o.spec === "ngram") && o.draft) throw new UserError(`--draft is given but --spec is ${o.spec}; use --spec dflash or auto`);
   const drafterKind = o.spec === "auto" ? (o.draft ? "dflash" : "ngram") : o.spec;
-  if (drafterKind === "ngram" && o.treeK > 1) throw new UserError("--tree-k needs a dflash drafter");
+  if ((drafterKind === "ngram" || drafterKind === "oracle") && o.treeK > 1) throw new UserError("--tree-k needs a dflash drafter");
+  if (drafterKind === "oracle" && o.temperature > 0) throw new UserError("--spec oracle simulates acceptance of the greedy continuation: use --temperature 0");
   const tree = drafterKind === "dflash" && o.treeK > 1;
   if (tree && o.flashAttn === "on") throw new UserError("--tree-k > 1 needs --flash-attn off (llama.cpp's flash attention miscomputes tree verify batches)");
   const greedy = o.temperature <= 0 && o.repeatPenalty === 1;
@@ -134,6 +139,12 @@ async function runCommand(o: RunOptions): Promise<void> {
   let draftModel: Model | undefined;
   try {
     if (drafterKind === "ngram") drafter = new NgramDrafter();
+    if (drafterKind === "oracle") {
+      // the oracle needs the target's own greedy continuation: decode it plainly first
+      const promptTokens = model.vocab.tokenize(readPrompt(o));
+      const ref = await generateText(ctx, promptTokens, { temperature: 0, maxTokens: o.maxTokens + 16, ignoreEog: true });
+      drafter = new OracleSpecDrafter([...promptTokens, ...ref.tokens], constantProfile(o.oracleAl, 15), ctx.nVocab, { maxDepth: 15 });
+    }
     if (drafterKind === "dflash") {
       draftModel = Model.load(draftPath!, { gpuLayers: o.gpuLayers });
       drafter = new DFlashDrafter(ctx, draftModel, { topK: o.treeK, threads: o.threads, deviceArgmax: ctx.deviceGreedy });
@@ -189,7 +200,7 @@ async function runCommand(o: RunOptions): Promise<void> {
         split: { decodeCallsMs: round(result.split.decodeCallsMs), samplingMs: round(result.split.samplingMs) },
         stopReason: result.stopReason,
         sampling: ctx.deviceGreedy ? "device" : "host",
-        ...(result.spec ? { spec: result.spec } : {}),
+        ...(result.spec ? { spec: result.spec.drafter === "oracle" ? { ...result.spec, note: SIMULATED_ACCEPTANCE } : result.spec } : {}),
         tokenIds: result.tokens,
         model: { path: modelPath, architecture: model.info.architecture, ftype: model.info.ftype, params: model.info.nParams },
         backend: { library: getNative().source, devices: listDevices().map((d) => `${d.name} (${d.description})`) },
@@ -199,7 +210,7 @@ async function runCommand(o: RunOptions): Promise<void> {
       process.stdout.write("\n");
       process.stderr.write(
         `flint: ${result.promptTokens} prompt tokens in ${result.promptMs.toFixed(0)} ms, ${result.tokens.length} tokens at ${result.tokensPerSecond.toFixed(1)} tok/s (${result.stopReason})` +
-          (result.spec ? `, ${result.spec.drafter} mean accepted length ${result.spec.meanAcceptedLength.toFixed(2)} over ${result.spec.steps} steps` : "") +
+          (result.spec ? `, ${result.spec.drafter} mean accepted length ${result.spec.meanAcceptedLength.toFixed(2)} over ${result.spec.steps} steps${result.spec.drafter === "oracle" ? ` (${SIMULATED_ACCEPTANCE})` : ""}` : "") +
           "\n",
       );
     }

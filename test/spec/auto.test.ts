@@ -91,3 +91,40 @@ describe("adaptive controller (--budget auto)", () => {
     expect(r.tokens).toEqual(plain.tokens);
   });
 });
+
+describe.runIf(existsSync(code))("oracle drafter (simulated acceptance)", () => {
+  // on the trained model: greedy decoding has no near ties on this prompt, so the oracle's
+  // reference (plain greedy output) stays the target's continuation for the whole run
+  it("accepts as much as its profile says and emits the target's greedy output", async () => {
+    const { OracleSpecDrafter } = await import("../../src/spec/oracle-drafter.js");
+    const { constantProfile, expectedAcceptedLength } = await import("../../src/spec/oracle.js");
+    const model = Model.load(code, { gpuLayers: 0 });
+    const ctx = Context.create(model, { ctx: 1024, threads: 1 });
+    try {
+      const prompt = model.vocab.tokenize("def f(x):");
+      const n = 400;
+      const plain = await generateText(ctx, prompt, { temperature: 0, maxTokens: n + 16, ignoreEog: true });
+      for (const al of [2, 6.5]) {
+        const profile = constantProfile(al, 15);
+        const drafter = new OracleSpecDrafter([...prompt, ...plain.tokens], profile, ctx.nVocab, { maxDepth: 15, seed: 5 });
+        const r = await runSpec(ctx, drafter, prompt, { temperature: 0, maxTokens: n, ignoreEog: true, budget: 15 });
+        // identical to plain decoding, except after a near tie (top-2 logits within 5e-3, as in dflash.test.ts)
+        let i = 0;
+        while (i < n && r.tokens[i] === plain.tokens[i]) i++;
+        if (i < n) {
+          ctx.truncate(0, 0);
+          const logits = Array.from(ctx.prefill([...prompt, ...plain.tokens.slice(0, i)]));
+          const sorted = logits.sort((a, b) => b - a);
+          expect(sorted[0] - sorted[1], `divergence at ${i}`).toBeLessThan(5e-3);
+        }
+        // tokens per step = accepted + 1; the sample mean over ~100 steps lands near the expectation
+        const expected = expectedAcceptedLength(profile, 15) + 1;
+        expect(r.spec.meanAcceptedLength).toBeGreaterThan(0.75 * expected);
+        expect(r.spec.meanAcceptedLength).toBeLessThan(1.25 * expected);
+      }
+    } finally {
+      ctx.free();
+      model.free();
+    }
+  });
+});
