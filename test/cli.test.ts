@@ -108,6 +108,11 @@ describe("flint run --spec dflash", () => {
     const auto = JSON.parse(flint("run", ...args, "--spec", "auto").stdout);
     expect(auto.tokenIds).toEqual(plain.tokenIds);
     expect(auto.spec.budgetMode).toBe("auto");
+    const self = JSON.parse(flint("run", ...args, "--spec", "draft-model", "--draft", model, "--budget", "4").stdout);
+    expect(self.tokenIds).toEqual(plain.tokenIds);
+    expect(self.spec.drafter).toBe("draft-model");
+    const autoModel = JSON.parse(flint("run", ...args, "--spec", "auto", "--draft", model).stdout);
+    expect(autoModel.spec.drafter).toBe("draft-model");
     const oracle = JSON.parse(flint("run", ...args, "--spec", "oracle", "--oracle-al", "6").stdout);
     expect(oracle.tokenIds).toEqual(plain.tokenIds);
     expect(oracle.spec.note).toBe("simulated acceptance");

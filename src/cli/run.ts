@@ -6,6 +6,7 @@ import { generate, generateText, type GenerateEvent, type GenerateResult } from 
 import { DFlashDrafter } from "../spec/dflash-drafter.js";
 import type { Drafter } from "../spec/drafter.js";
 import { NgramDrafter } from "../spec/ngram-drafter.js";
+import { DraftModelDrafter } from "../spec/draft-model-drafter.js";
 import { constantProfile } from "../spec/oracle.js";
 import { OracleSpecDrafter, SIMULATED_ACCEPTANCE } from "../spec/oracle-drafter.js";
 import { generateSpeculative, type SpecStats } from "../spec/generate-spec.js";
@@ -39,7 +40,7 @@ interface RunOptions {
   ignoreEos?: boolean;
   json?: boolean;
   sampling: "auto" | "host" | "device";
-  spec: "none" | "dflash" | "ngram" | "oracle" | "auto";
+  spec: "none" | "dflash" | "draft-model" | "ngram" | "oracle" | "auto";
   oracleAl: number;
   draft?: string;
   budget?: number | "auto";
@@ -75,9 +76,9 @@ export function registerRun(program: Command): void {
     .option("--stop <s>", "stop string (repeatable)", collect, [])
     .option("--ignore-eos", "keep generating past end-of-generation tokens")
     .option("--sampling <where>", "auto: greedy picks (and DFlash chain drafts) run on the GPU, no logits copied back; host: the TS sampler", choice(["auto", "host", "device"] as const), "auto")
-    .option("--spec <mode>", "speculative decoding: none, dflash (needs --draft), ngram (no model: repeats from the prompt and output), oracle (measurement only: SIMULATED acceptance, greedy), auto (dflash with --draft, else ngram; --budget auto)", choice(["none", "dflash", "ngram", "oracle", "auto"] as const), "none")
+    .option("--spec <mode>", "speculative decoding: none, dflash (needs --draft), draft-model (a small model with the same vocabulary as --draft), ngram (no model: repeats from the prompt and output), oracle (measurement only: SIMULATED acceptance, greedy), auto (dflash with --draft, else ngram; --budget auto)", choice(["none", "dflash", "draft-model", "ngram", "oracle", "auto"] as const), "none")
     .option("--oracle-al <n>", "oracle: mean accepted drafted tokens per step to simulate (of 15)", num(0, 15), 4)
-    .option("--draft <file>", "DFlash drafter GGUF matched to --model")
+    .option("--draft <file>", "drafter GGUF (or hf:...): a DFlash drafter made for --model, or a small model with its vocabulary")
     .option("--budget <n|auto>", "drafted nodes verified per step: chain depth, or DDTree nodes with --tree-k; auto = adaptive controller, which also falls back to plain decoding (default: the drafter's depth; auto with --spec auto)", budgetArg)
     .option("--tree-k <k>", "DDTree verify from the drafter's top-k per position (1 = chain; attention-only targets; needs --flash-attn off)", int(1, 16), 1)
     .option("--json", "print one JSON object with text and timings instead of streaming")
@@ -106,23 +107,24 @@ async function runCommand(o: RunOptions): Promise<void> {
     modelPath = await demoModelPath();
     if (!o.json) process.stderr.write(`flint: no --model given; using the generated demo model ${modelPath} (random weights: the text is noise)\n`);
   }
+  if ((o.spec === "dflash" || o.spec === "draft-model") && !o.draft) throw new UserError(`--spec ${o.spec} needs --draft FILE`);
+  if ((o.spec === "none" || o.spec === "ngram" || o.spec === "oracle") && o.draft) throw new UserError(`--draft is given but --spec is ${o.spec}; use --spec dflash, draft-model or auto`);
   const draftPath = o.draft === undefined ? undefined : await resolveModelArg(o.draft);
-  if (draftPath !== undefined) {
-    // check the pair from the GGUF metadata before loading either model
-    const check = checkPair(await inspectModel(modelPath, { tokens: true }), await inspectModel(draftPath, { tokens: true }), "dflash");
-    if (!check.ok) throw new UserError(`${draftPath} cannot draft for ${modelPath}: ${check.errors.join("; ")}`);
-  }
-  const tLoad = performance.now();
-  const model = Model.load(modelPath, { gpuLayers: o.gpuLayers });
-  if (o.spec === "dflash" && !o.draft) throw new UserError("--spec dflash needs --draft FILE (a dflash drafter made for this model)");
-  if ((o.spec === "none" || o.spec === "ngram") && o.draft) throw new UserError(`--draft is given but --spec is ${o.spec}; use --spec dflash or auto`);
-  const drafterKind = o.spec === "auto" ? (o.draft ? "dflash" : "ngram") : o.spec;
-  if ((drafterKind === "ngram" || drafterKind === "oracle") && o.treeK > 1) throw new UserError("--tree-k needs a dflash drafter");
+  const draftInfo = draftPath === undefined ? undefined : await inspectModel(draftPath, { tokens: true });
+  const drafterKind = o.spec === "auto" ? (draftInfo ? (draftInfo.architecture === "dflash" ? "dflash" : "draft-model") : "ngram") : o.spec;
+  if (drafterKind !== "dflash" && o.treeK > 1) throw new UserError("--tree-k needs a dflash drafter");
   if (drafterKind === "oracle" && o.temperature > 0) throw new UserError("--spec oracle simulates acceptance of the greedy continuation: use --temperature 0");
   const tree = drafterKind === "dflash" && o.treeK > 1;
   if (tree && o.flashAttn === "on") throw new UserError("--tree-k > 1 needs --flash-attn off (llama.cpp's flash attention miscomputes tree verify batches)");
+  if (draftPath !== undefined && draftInfo !== undefined) {
+    // check the pair from the GGUF metadata before loading either model
+    const check = checkPair(await inspectModel(modelPath, { tokens: true }), draftInfo, drafterKind === "dflash" ? "dflash" : "draft-model");
+    if (!check.ok) throw new UserError(`${draftPath} cannot draft for ${modelPath}: ${check.errors.join("; ")}`);
+  }
   const greedy = o.temperature <= 0 && o.repeatPenalty === 1;
   if (o.sampling === "device" && !greedy) throw new UserError("--sampling device supports greedy decoding only (--temperature 0, --repeat-penalty 1)");
+  const tLoad = performance.now();
+  const model = Model.load(modelPath, { gpuLayers: o.gpuLayers });
   // on a GPU the device argmax saves copying and scanning the logits; on a CPU the TS argmax is faster
   const onGpu = o.gpuLayers !== 0 && listDevices().some((d) => d.type === "gpu" || d.type === "igpu");
   const ctx = Context.create(model, {
@@ -144,6 +146,10 @@ async function runCommand(o: RunOptions): Promise<void> {
       const promptTokens = model.vocab.tokenize(readPrompt(o));
       const ref = await generateText(ctx, promptTokens, { temperature: 0, maxTokens: o.maxTokens + 16, ignoreEog: true });
       drafter = new OracleSpecDrafter([...promptTokens, ...ref.tokens], constantProfile(o.oracleAl, 15), ctx.nVocab, { maxDepth: 15 });
+    }
+    if (drafterKind === "draft-model") {
+      draftModel = Model.load(draftPath!, { gpuLayers: o.gpuLayers });
+      drafter = new DraftModelDrafter(ctx, draftModel, { threads: o.threads });
     }
     if (drafterKind === "dflash") {
       draftModel = Model.load(draftPath!, { gpuLayers: o.gpuLayers });

@@ -128,3 +128,45 @@ describe.runIf(existsSync(code))("oracle drafter (simulated acceptance)", () => 
     }
   });
 });
+
+describe("draft-model drafter", () => {
+  it("with the target itself as drafter accepts (nearly) every draft, losslessly", async () => {
+    const { DraftModelDrafter } = await import("../../src/spec/draft-model-drafter.js");
+    const model = Model.load(await tinyModelPath(), { gpuLayers: 0 });
+    const drafterModel = Model.load(await tinyModelPath(), { gpuLayers: 0 });
+    const ctx = Context.create(model, { ctx: 512, threads: 1 });
+    const plainCtx = Context.create(model, { ctx: 512, threads: 1 });
+    const drafter = new DraftModelDrafter(ctx, drafterModel, { maxDepth: 6, minProb: 0, threads: 1 });
+    try {
+      for (const p of ["The quick brown fox", "def main():\n", "日本語"]) {
+        const prompt = model.vocab.tokenize(p);
+        const plain = await generateText(plainCtx, prompt, { temperature: 0, maxTokens: 60, ignoreEog: true });
+        const r = await runSpec(ctx, drafter, prompt, { temperature: 0, maxTokens: 60, ignoreEog: true, budget: 6 });
+        expect(r.tokens).toEqual(plain.tokens);
+        expect(r.spec.drafter).toBe("draft-model");
+        // the drafter is the target: every drafted token is the target's own choice (near ties aside)
+        expect(r.spec.meanAcceptedLength).toBeGreaterThan(6);
+      }
+    } finally {
+      drafter.free();
+      ctx.free();
+      plainCtx.free();
+      drafterModel.free();
+      model.free();
+    }
+  });
+
+  it.runIf(existsSync(code))("refuses a drafter with another vocabulary", async () => {
+    const { DraftModelDrafter } = await import("../../src/spec/draft-model-drafter.js");
+    const model = Model.load(await tinyModelPath(), { gpuLayers: 0 });
+    const other = Model.load(code, { gpuLayers: 0 });
+    const ctx = Context.create(model, { ctx: 256, threads: 1 });
+    try {
+      expect(() => new DraftModelDrafter(ctx, other)).toThrow(/vocabulary \(4096 tokens\) does not match the target's \(1024\)/);
+    } finally {
+      ctx.free();
+      other.free();
+      model.free();
+    }
+  });
+});
