@@ -127,8 +127,16 @@ async function runCommand(o: RunOptions): Promise<void> {
   const model = Model.load(modelPath, { gpuLayers: o.gpuLayers });
   // on a GPU the device argmax saves copying and scanning the logits; on a CPU the TS argmax is faster
   const onGpu = o.gpuLayers !== 0 && listDevices().some((d) => d.type === "gpu" || d.type === "igpu");
+  // recurrent layers (hybrid targets such as qwen35) cannot drop a rejected tail from their state:
+  // they keep per-token snapshots to roll back to, one per verified draft position
+  const recurrent = model.info.isHybrid || model.info.isRecurrent;
+  if (recurrent && tree) {
+    model.free();
+    throw new UserError(`${model.info.architecture} has recurrent layers: tree verify needs an attention-only target; use a chain (--tree-k 1)`);
+  }
   const ctx = Context.create(model, {
     ctx: o.ctx,
+    rsSeq: recurrent && drafterKind !== "none" ? 16 : undefined,
     deviceGreedy: !tree && (o.sampling === "device" || (o.sampling === "auto" && greedy && onGpu)),
     // trees keep one sequence per branch in one cache, verified without flash attention
     kvUnified: tree ? true : undefined,

@@ -145,6 +145,10 @@ export class NativeContext {
   get nSeqMax(): number {
     return getNative().llama.llama_n_seq_max(this.ptr);
   }
+  /** recurrent-state snapshots per sequence (0 unless the model supports rollback and asked for it) */
+  get nRsSeq(): number {
+    return getNative().llama.llama_n_rs_seq(this.ptr);
+  }
 
   /** Runs the batch; returns libllama's code (0 ok, 1 no KV slot, 2 aborted, <0 error). */
   decodeRaw(batch: NativeBatch): number {

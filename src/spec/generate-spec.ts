@@ -62,6 +62,10 @@ export async function* generateSpeculative(target: Context, drafter: Drafter, pr
     throw new UserError(`budget must be an integer in [0, ${MAX_BUDGET}] or "auto", got ${opts.budget}`);
   }
   const sampler = prepareSampler(target, prompt, opts);
+  const recurrent = target.model.info.isHybrid || target.model.info.isRecurrent;
+  if (recurrent && target.native.nRsSeq < Math.min(budget, drafter.maxDepth)) {
+    throw new UserError(`${target.model.info.architecture} has recurrent layers: a chain of ${Math.min(budget, drafter.maxDepth)} needs a context with at least that many rollback snapshots (rsSeq)`);
+  }
   const out = new TokenEmitter(target.model.vocab, { ...opts, maxTokens });
   // greedy verify on the device: each row's argmax is read, no logits are copied back
   const onDevice = target.deviceGreedy;
@@ -171,6 +175,7 @@ export async function* generateSpeculative(target: Context, drafter: Drafter, pr
         // llama.cpp's CPU flash attention gives wrong logits on larger tree batches (budget 64 on the
         // trained pair: a token off by a top-2 gap of 0.03) even with the cache kept in order, while
         // the plain attention path is exact. Until that is understood per backend, trees need it off.
+        if (recurrent) throw new UserError(`${target.model.info.architecture} has recurrent layers: tree verify needs an attention-only target`);
         if (target.flashAttn !== "off") throw new UserError("DDTree verify needs the target context made with flash attention off (--flash-attn off)");
         treeMode = true;
       }
