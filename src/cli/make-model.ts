@@ -35,17 +35,17 @@ export function asUserError(e: unknown): unknown {
 }
 
 export function summarizeMakeModel(r: MakeModelResult): string {
-  const what = r.arch === "qwen3" ? `qwen3 ${r.preset ?? ""}`.trim() : `dflash drafter (${r.layers} layers, block ${r.dflash?.blockSize}, target layers [${r.dflash?.targetLayers.join(",")}])`;
+  const what = r.arch !== "dflash" ? `${r.arch} ${r.preset ?? ""}`.trim() : `dflash drafter (${r.layers} layers, block ${r.dflash?.blockSize}, target layers [${r.dflash?.targetLayers.join(",")}])`;
   return `${what}: ${formatCount(r.params)} params, ${formatBytes(r.bytes)} ${r.type.toUpperCase()} -> ${r.path} (${r.seconds.toFixed(1)} s)`;
 }
 
 export function registerMakeModel(program: Command): void {
   program
     .command("make-model")
-    .description("write a random-weight GGUF test model: a qwen3 target or a dflash drafter matched to one")
+    .description("write a random-weight GGUF test model: a qwen3 or qwen35 (hybrid Gated DeltaNet) target, or a dflash drafter matched to one")
     .requiredOption("--arch <arch>", `architecture: ${MODEL_ARCHS.join(" | ")}`, choice(MODEL_ARCHS))
     .requiredOption("-o, --out <file>", "output .gguf path")
-    .option("--preset <name>", `qwen3 shape: ${QWEN3_PRESETS.join(" | ")} (default tiny)`, choice(QWEN3_PRESETS))
+    .option("--preset <name>", `qwen3 shape: ${QWEN3_PRESETS.join(" | ")}; qwen35: tiny (default tiny)`, choice(QWEN3_PRESETS))
     .option("--target <file>", "dflash: the target GGUF to match (hidden size, vocabulary, layers)")
     .option("--layers <n>", "number of blocks", int(1))
     .option("--embd <n>", "hidden size", int(1))

@@ -4,17 +4,18 @@ import { stat, access, constants } from "node:fs/promises";
 import { basename, dirname, resolve } from "node:path";
 import { buildQwen3, checkPositiveInt, qwen3Preset, toSources, type Qwen3Preset, type ShapeOverrides, type TensorPlan } from "./arch-qwen3.js";
 import { buildDflash, readTarget } from "./arch-dflash.js";
+import { buildQwen35, qwen35Preset, qwen35Sources, type Qwen35Plan } from "./arch-qwen35.js";
 import { kv, writeGguf, type GgufKV } from "./gguf-writer.js";
 import type { WeightType } from "./rng.js";
 
-export const MODEL_ARCHS = ["qwen3", "dflash"] as const;
+export const MODEL_ARCHS = ["qwen3", "qwen35", "dflash"] as const;
 export type ModelArch = (typeof MODEL_ARCHS)[number];
 
 export interface MakeModelOptions extends ShapeOverrides {
   arch: ModelArch | string;
   /** output .gguf path */
   out: string;
-  /** qwen3 only: tiny (default) | 0.6b | 8b | 32b */
+  /** qwen3: tiny (default) | 0.6b | 8b | 32b; qwen35: tiny (default) */
   preset?: Qwen3Preset | string;
   /** dflash only: the target GGUF the drafter is matched to */
   target?: string;
@@ -61,6 +62,8 @@ export interface MakeModelResult {
   ctx: number;
   tiedEmbeddings?: boolean;
   dflash?: { target: string; blockSize: number; targetLayers: number[]; maskTokenId: number };
+  /** qwen35 only: the hybrid layout and Gated DeltaNet dims */
+  qwen35?: { fullAttentionInterval: number; ropeDim: number; ssmConv: number; ssmState: number; ssmKHeads: number; ssmVHeads: number };
 }
 
 async function checkOutput(out: string | undefined): Promise<string> {
@@ -111,11 +114,29 @@ export async function makeModel(opts: MakeModelOptions): Promise<MakeModelResult
     ["flint.seed", kv.u32(seed)],
   ];
 
-  let plans: TensorPlan[];
+  let plans: (TensorPlan | Qwen35Plan)[];
   let metadata: [string, GgufKV][];
   let result: Omit<MakeModelResult, "path" | "bytes" | "tensorCount" | "seconds" | "params" | "diskWaitSeconds">;
 
-  if (arch === "qwen3") {
+  if (arch === "qwen35") {
+    if (opts.target !== undefined) throw new Error("--target applies to --arch dflash only");
+    for (const k of ["blockSize", "targetLayers", "maskTokenId"] as const) {
+      if (opts[k] !== undefined) throw new Error(`--${k.replace(/[A-Z]/g, (c) => "-" + c.toLowerCase())} applies to --arch dflash only`);
+    }
+    const preset = opts.preset ?? "tiny";
+    const shape = qwen35Preset(preset);
+    for (const k of SHAPE_KEYS) if (opts[k] !== undefined) shape[k] = opts[k];
+    if (opts.tiedEmbeddings !== undefined) shape.tiedEmbeddings = opts.tiedEmbeddings;
+    const name = opts.name ?? `flint-random-qwen35-${preset}`;
+    const b = buildQwen35({ shape, wtype, name, extra: [...provenance, ["flint.preset", kv.str(preset)]] });
+    plans = b.tensors;
+    metadata = b.metadata;
+    const { ropeFreqBase: _r, rmsEps: _e, fullAttentionInterval, ropeDim, ssmConv, ssmState, ssmKHeads, ssmVHeads, ...dims } = b.shape;
+    result = {
+      arch, preset: preset as Qwen3Preset, name, type: wtype, seed, ...dims,
+      qwen35: { fullAttentionInterval, ropeDim, ssmConv, ssmState, ssmKHeads, ssmVHeads },
+    };
+  } else if (arch === "qwen3") {
     if (opts.target !== undefined) throw new Error("--target applies to --arch dflash only");
     for (const k of ["blockSize", "targetLayers", "maskTokenId"] as const) {
       if (opts[k] !== undefined) throw new Error(`--${k.replace(/[A-Z]/g, (c) => "-" + c.toLowerCase())} applies to --arch dflash only`);
@@ -132,8 +153,8 @@ export async function makeModel(opts: MakeModelOptions): Promise<MakeModelResult
     const { ropeFreqBase: _r, rmsEps: _e, ...dims } = b.shape;
     result = { arch, preset, name, type: wtype, seed, ...dims };
   } else {
-    if (opts.preset !== undefined) throw new Error("--preset applies to --arch qwen3 only; a dflash drafter takes its shape from --target");
-    if (opts.tiedEmbeddings !== undefined) throw new Error("--tied applies to --arch qwen3 only; a dflash drafter borrows the target's head");
+    if (opts.preset !== undefined) throw new Error("--preset applies to --arch qwen3 only (or qwen35); a dflash drafter takes its shape from --target");
+    if (opts.tiedEmbeddings !== undefined) throw new Error("--tied applies to --arch qwen3 only (or qwen35); a dflash drafter borrows the target's head");
     if (!opts.target) throw new Error("--arch dflash needs --target <target.gguf>");
     const target = await readTarget(opts.target);
     const name = opts.name ?? `flint-random-dflash-for-${basename(opts.target).replace(/\.gguf$/i, "")}`;
@@ -148,7 +169,8 @@ export async function makeModel(opts: MakeModelOptions): Promise<MakeModelResult
   }
 
   const path = await checkOutput(opts.out);
-  const sources = toSources(plans, seed, opts.fullRandom ? Infinity : undefined);
+  const limit = opts.fullRandom ? Infinity : undefined;
+  const sources = arch === "qwen35" ? qwen35Sources(plans, seed, limit) : toSources(plans as TensorPlan[], seed, limit);
   const written = await writeGguf(path, { metadata, tensors: sources, onProgress: opts.onProgress });
   const params = plans.reduce((sum, p) => sum + p.shape.reduce((a, b) => a * b, 1), 0);
   return {

@@ -33,6 +33,10 @@ export class DraftModelDrafter implements Drafter {
     if (draft.info.nVocab !== target.model.info.nVocab) {
       throw new UserError(`draft model vocabulary (${draft.info.nVocab} tokens) does not match the target's (${target.model.info.nVocab})`);
     }
+    if (draft.info.isHybrid || draft.info.isRecurrent) {
+      // drafting rolls its own cache back every step; recurrent state cannot follow that cheaply
+      throw new UserError(`draft model ${draft.info.path} has recurrent layers (${draft.info.architecture}); use an attention-only draft model`);
+    }
     this.maxDepth = opts.maxDepth ?? 8;
     const minProb = opts.minProb ?? 0.3;
     this.minLogp = minProb > 0 ? Math.log(minProb) : -Infinity;

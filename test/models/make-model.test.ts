@@ -257,7 +257,7 @@ describe("bad arguments", () => {
     drafter = (await makeModel({ arch: "dflash", target, out: out("bad-drafter.gguf") })).path;
   });
   const cases: [string, () => MakeModelOptions, RegExp][] = [
-    ["unknown arch", () => ({ arch: "llama", out: out("x.gguf") }), /unknown arch "llama" \(expected one of: qwen3, dflash\)/],
+    ["unknown arch", () => ({ arch: "llama", out: out("x.gguf") }), /unknown arch "llama" \(expected one of: qwen3, qwen35, dflash\)/],
     ["unknown preset", () => ({ arch: "qwen3", preset: "7b", out: out("x.gguf") }), /unknown qwen3 preset "7b"/],
     ["zero layers", () => ({ arch: "qwen3", layers: 0, out: out("x.gguf") }), /--layers must be a positive integer, got 0/],
     ["negative embd", () => ({ arch: "qwen3", embd: -4, out: out("x.gguf") }), /--embd must be a positive integer/],

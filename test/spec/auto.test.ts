@@ -170,3 +170,41 @@ describe("draft-model drafter", () => {
     }
   });
 });
+
+describe("hybrid target (qwen35: Gated DeltaNet + attention)", () => {
+  it("chain speculation rolls the recurrent state back and stays lossless", async () => {
+    const { makeModel } = await import("../../src/models/make-model.js");
+    const { OracleSpecDrafter } = await import("../../src/spec/oracle-drafter.js");
+    const { constantProfile } = await import("../../src/spec/oracle.js");
+    const { DraftModelDrafter } = await import("../../src/spec/draft-model-drafter.js");
+    const { mkdtempSync } = await import("node:fs");
+    const { tmpdir } = await import("node:os");
+    const file = path.join(mkdtempSync(path.join(tmpdir(), "flint-q35-")), "q35.gguf");
+    await makeModel({ arch: "qwen35", preset: "tiny", seed: 1, out: file });
+    const model = Model.load(file, { gpuLayers: 0 });
+    expect(model.info.isHybrid).toBe(true);
+    const plainCtx = Context.create(model, { ctx: 512, threads: 1 });
+    const ctx = Context.create(model, { ctx: 512, threads: 1, rsSeq: 16 });
+    const bare = Context.create(model, { ctx: 512, threads: 1 });
+    try {
+      const prompt = model.vocab.tokenize("The quick brown fox");
+      const n = 80;
+      const plain = await generateText(plainCtx, prompt, { temperature: 0, maxTokens: n + 16, ignoreEog: true });
+      // the oracle rejects at drawn depths, so most steps roll back part of the verified chain
+      const oracle = new OracleSpecDrafter([...prompt, ...plain.tokens], constantProfile(3, 15), ctx.nVocab, { maxDepth: 15, seed: 3 });
+      const r = await runSpec(ctx, oracle, prompt, { temperature: 0, maxTokens: n, ignoreEog: true, budget: 15 });
+      expect(r.tokens).toEqual(plain.tokens.slice(0, n));
+      expect(r.spec.meanAcceptedLength).toBeGreaterThan(2);
+      const ngram = await runSpec(ctx, new NgramDrafter({ maxDepth: 4 }), prompt, { temperature: 0, maxTokens: n, ignoreEog: true, budget: 4 });
+      expect(ngram.tokens).toEqual(plain.tokens.slice(0, n));
+      // without snapshots the rollback cannot happen: a clear error, not a wrong answer
+      await expect(runSpec(bare, oracle, prompt, { temperature: 0, maxTokens: 8, budget: 15 })).rejects.toThrow(/recurrent layers: a chain of 15 needs a context with at least that many rollback snapshots/);
+      expect(() => new DraftModelDrafter(ctx, model)).toThrow(/has recurrent layers/);
+    } finally {
+      bare.free();
+      ctx.free();
+      plainCtx.free();
+      model.free();
+    }
+  });
+});
