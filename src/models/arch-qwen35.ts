@@ -7,28 +7,15 @@
 import { GGMLType } from "./ggml-types.js";
 import { GGUFValueType, kv, type GgufKV, type GgufTensorSource } from "./gguf-writer.js";
 import {
-  checkPositiveInt, fileTypeOf, matrix, norm, toSources, validateBlockShape, type TensorPlan,
-} from "./arch-qwen3.js";
+  checkPositiveInt, fileTypeOf, matrix, norm, toSources, validateBlockShape, type TensorPlan, type Qwen3Shape } from "./arch-qwen3.js";
 import type { WeightType } from "./rng.js";
 import { buildModelVocab, tokenizerMetadata, TokenType, type ModelVocab } from "./vocab.js";
 
 export const QWEN35_PRESETS = ["tiny"] as const;
 export type Qwen35Preset = (typeof QWEN35_PRESETS)[number];
 
-export interface Qwen35Shape {
-  layers: number;
-  embd: number;
-  ff: number;
-  /** full-attention layers: query heads, KV heads, head dim (key_length = value_length) */
-  heads: number;
-  kvHeads: number;
-  headDim: number;
-  /** undefined: the built-in BPE vocabulary size */
-  vocab?: number;
-  ctx: number;
-  tiedEmbeddings: boolean;
-  ropeFreqBase: number;
-  rmsEps: number;
+/** The qwen3 shape (its attention fields describe the full-attention layers) plus the linear layers. */
+export interface Qwen35Shape extends Qwen3Shape {
   /** every Nth layer (1-based) is full attention: qwen35.full_attention_interval */
   fullAttentionInterval: number;
   /** rotary dims of a full-attention head (partial_rotary_factor 0.25 upstream): rope.dimension_count */
