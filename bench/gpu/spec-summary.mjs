@@ -28,7 +28,7 @@ const out = {
   date: new Date().toISOString(),
   command: "bash .device/remote.sh bash bench/gpu/spec.sh (PRESET=8b default)",
   gitCommit: process.env.FLINT_GIT_COMMIT ?? "unknown",
-  note: "random-weight target and drafter: drafts are useless, acceptance is ~0; tree runs use --flash-attn off and are compared with plain decoding at --flash-attn off",
+  note: "random-weight target and drafter: drafts are useless, acceptance is ~0; tree runs use --flash-attn off and are compared with plain decoding at --flash-attn off; oracle-* rows are SIMULATED acceptance",
   plainTokPerSec: plain,
   plainFlashAttnOffTokPerSec: plainFaOff,
   rows,

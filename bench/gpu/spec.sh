@@ -2,7 +2,8 @@
 # Speculative decoding on the device machine (through ../shared/device/remote.sh), for issue 7:
 #   1. useless drafts: a random dflash drafter matched to a random target; flint --spec auto vs none;
 #   2. DFlash chain budgets and DDTree budgets on that pair: verify cost per step vs a plain step;
-#   3. llama.cpp's own DFlash (llama-server --spec-type draft-dflash) on the same pair, for tok/s.
+#   3. the oracle drafter at mean accepted lengths 4, 6.5 and 9.5 (SIMULATED acceptance);
+#   4. llama.cpp's own DFlash (llama-server --spec-type draft-dflash) on the same pair, for tok/s.
 # PRESET=tiny runs it anywhere as a dry run. Results: $OUT/spec.json (and the raw runs in $OUT/spec-runs.jsonl).
 set -uo pipefail
 OUT=${OUT:-/tmp/flint-out}
@@ -32,6 +33,8 @@ for i in 1 2; do run "auto-dflash-$i" --spec auto --draft "$D"; done
 for b in 1 4 8 15; do run "chain-$b" --spec dflash --draft "$D" --budget $b; done
 run "none-fa-off" --flash-attn off
 for b in 8 16 32 64; do run "tree-$b" --spec dflash --draft "$D" --tree-k 4 --budget $b; done
+# simulated acceptance: the oracle proposes the target's own greedy continuation, spoiled at drawn depths
+for al in 4 6.5 9.5; do run "oracle-al$al" --spec oracle --oracle-al $al --budget 15; done
 for i in 3 4; do run "none-$i"; done
 
 # llama.cpp's own DFlash on the same pair (tok/s from its timings)
