@@ -10,7 +10,7 @@
 // ctx_other, exactly like /work/shared/models/code29m-dflash-3l.gguf. Because
 // n_embd_inp_enc = n_target_layers * hparams.n_embd, the drafter's hidden size must equal the target's.
 
-import type { ShapeOverrides } from "./arch-qwen3.js";
+import type { BlockShape, ShapeOverrides } from "./arch-qwen3.js";
 import { gguf, GGUFValueType, type GGUFTypedMetadata } from "@huggingface/gguf";
 import { stat } from "node:fs/promises";
 import {
@@ -27,16 +27,9 @@ import {
 import { kv, type GgufKV } from "./gguf-writer.js";
 import type { WeightType } from "./rng.js";
 
-export interface TargetInfo {
+export interface TargetInfo extends BlockShape {
   path: string;
   arch: string;
-  layers: number;
-  embd: number;
-  ff: number;
-  heads: number;
-  kvHeads: number;
-  headDim: number;
-  ctx: number;
   ropeFreqBase: number;
   rmsEps: number;
   vocab: number;

@@ -22,16 +22,20 @@ export interface ShapeOverrides {
   ctx?: number;
 }
 
-export interface Qwen3Shape {
+/** The transformer-block dimensions every generated architecture has. */
+export interface BlockShape {
   layers: number;
   embd: number;
   ff: number;
   heads: number;
   kvHeads: number;
   headDim: number;
+  ctx: number;
+}
+
+export interface Qwen3Shape extends BlockShape {
   /** undefined: the built-in BPE vocabulary size */
   vocab?: number;
-  ctx: number;
   tiedEmbeddings: boolean;
   ropeFreqBase: number;
   rmsEps: number;
@@ -62,7 +66,7 @@ export function checkPositiveInt(name: string, v: number | undefined): void {
 }
 
 /** Checks shared by qwen3 targets and dflash drafters (both run the same attention block). */
-export function validateBlockShape(s: Pick<Qwen3Shape, "layers" | "embd" | "ff" | "heads" | "kvHeads" | "headDim" | "ctx">): void {
+export function validateBlockShape(s: BlockShape): void {
   checkPositiveInt("layers", s.layers);
   checkPositiveInt("embd", s.embd);
   checkPositiveInt("ff", s.ff);

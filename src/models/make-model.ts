@@ -2,7 +2,7 @@
 
 import { stat, access, constants } from "node:fs/promises";
 import { basename, dirname, resolve } from "node:path";
-import { buildQwen3, checkPositiveInt, qwen3Preset, toSources, type Qwen3Preset, type ShapeOverrides, type TensorPlan } from "./arch-qwen3.js";
+import { buildQwen3, checkPositiveInt, qwen3Preset, toSources, type BlockShape, type Qwen3Preset, type ShapeOverrides, type TensorPlan } from "./arch-qwen3.js";
 import { buildDflash, readTarget } from "./arch-dflash.js";
 import { buildQwen35, qwen35Preset, qwen35Sources, type Qwen35Plan } from "./arch-qwen35.js";
 import { kv, writeGguf, type GgufKV } from "./gguf-writer.js";
@@ -38,7 +38,7 @@ export interface MakeModelOptions extends ShapeOverrides {
   onProgress?: (written: number, total: number) => void;
 }
 
-export interface MakeModelResult {
+export interface MakeModelResult extends BlockShape {
   path: string;
   arch: ModelArch;
   preset?: Qwen3Preset;
@@ -52,14 +52,7 @@ export interface MakeModelResult {
   seconds: number;
   /** part of `seconds` spent waiting for the disk */
   diskWaitSeconds: number;
-  layers: number;
-  embd: number;
-  ff: number;
-  heads: number;
-  kvHeads: number;
-  headDim: number;
   vocab: number;
-  ctx: number;
   tiedEmbeddings?: boolean;
   dflash?: { target: string; blockSize: number; targetLayers: number[]; maskTokenId: number };
   /** qwen35 only: the hybrid layout and Gated DeltaNet dims */

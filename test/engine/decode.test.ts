@@ -27,6 +27,16 @@ function fresh(seqMax = 1): Context {
   return Context.create(model, { ctx: 256, seqMax, threads: 1 });
 }
 
+/** Logits of the last token of `toks` decoded alone in a fresh context. */
+function alone(toks: number[]): Float32Array {
+  const c = fresh();
+  try {
+    return c.prefill(toks).slice();
+  } finally {
+    c.free();
+  }
+}
+
 describe("decode", () => {
   it("one token at a time gives the logits of one batch", () => {
     const a = fresh();
@@ -51,14 +61,6 @@ describe("decode", () => {
   it("two sequences in one batch equal each decoded alone", () => {
     const seqA = tokens.slice(0, 5);
     const seqB = [200, 3, 77, 9];
-    const alone = (toks: number[]) => {
-      const c = fresh();
-      try {
-        return c.prefill(toks).slice();
-      } finally {
-        c.free();
-      }
-    };
     const refA = alone(seqA);
     const refB = alone(seqB);
     const c = fresh(2);
@@ -78,14 +80,6 @@ describe("decode", () => {
   it("a token with two seq ids is visible to both sequences and not to a third", () => {
     const shared = 42;
     const [q0, q1, q2] = [5, 6, 7];
-    const alone = (toks: number[]) => {
-      const c = fresh();
-      try {
-        return c.prefill(toks).slice();
-      } finally {
-        c.free();
-      }
-    };
     const c = fresh(3);
     try {
       c.batch.clear();
