@@ -1,23 +1,17 @@
 // `flint run`: load a model, generate from a prompt, stream the text (or print one JSON object).
 import { readFileSync } from "node:fs";
 import type { Command } from "commander";
-import { Context } from "../engine/context.js";
 import { generate, generateText, type GenerateEvent, type GenerateResult } from "../engine/generate.js";
-import { DFlashDrafter } from "../spec/dflash-drafter.js";
 import type { Drafter } from "../spec/drafter.js";
-import { NgramDrafter } from "../spec/ngram-drafter.js";
-import { DraftModelDrafter } from "../spec/draft-model-drafter.js";
 import { constantProfile } from "../spec/oracle.js";
 import { OracleSpecDrafter, SIMULATED_ACCEPTANCE } from "../spec/oracle-drafter.js";
 import { generateSpeculative, type SpecStats } from "../spec/generate-spec.js";
-import { Model } from "../engine/model.js";
+import { loadRuntime } from "../spec/runtime.js";
 import { UserError } from "../native/errors.js";
 import { getNative, listDevices } from "../native/index.js";
 import { demoModelPath } from "./demo-model.js";
 import { choice, collect, int, num } from "./options.js";
 import { resolveModelArg } from "./resolve.js";
-import { inspectModel } from "../models/inspect.js";
-import { checkPair } from "../models/pairing.js";
 
 interface RunOptions {
   model?: string;
@@ -107,69 +101,36 @@ async function runCommand(o: RunOptions): Promise<void> {
     modelPath = await demoModelPath();
     if (!o.json) process.stderr.write(`flint: no --model given; using the generated demo model ${modelPath} (random weights: the text is noise)\n`);
   }
-  if ((o.spec === "dflash" || o.spec === "draft-model") && !o.draft) throw new UserError(`--spec ${o.spec} needs --draft FILE`);
-  if ((o.spec === "none" || o.spec === "ngram" || o.spec === "oracle") && o.draft) throw new UserError(`--draft is given but --spec is ${o.spec}; use --spec dflash, draft-model or auto`);
-  const draftPath = o.draft === undefined ? undefined : await resolveModelArg(o.draft);
-  const draftInfo = draftPath === undefined ? undefined : await inspectModel(draftPath, { tokens: true });
-  const drafterKind = o.spec === "auto" ? (draftInfo ? (draftInfo.architecture === "dflash" ? "dflash" : "draft-model") : "ngram") : o.spec;
-  if (drafterKind !== "dflash" && o.treeK > 1) throw new UserError("--tree-k needs a dflash drafter");
-  if (drafterKind === "oracle" && o.temperature > 0) throw new UserError("--spec oracle simulates acceptance of the greedy continuation: use --temperature 0");
-  const tree = drafterKind === "dflash" && o.treeK > 1;
-  if (tree && o.flashAttn === "on") throw new UserError("--tree-k > 1 needs --flash-attn off (llama.cpp's flash attention miscomputes tree verify batches)");
-  if (draftPath !== undefined && draftInfo !== undefined) {
-    // check the pair from the GGUF metadata before loading either model
-    const check = checkPair(await inspectModel(modelPath, { tokens: true }), draftInfo, drafterKind === "dflash" ? "dflash" : "draft-model");
-    if (!check.ok) throw new UserError(`${draftPath} cannot draft for ${modelPath}: ${check.errors.join("; ")}`);
-  }
   const greedy = o.temperature <= 0 && o.repeatPenalty === 1;
-  if (o.sampling === "device" && !greedy) throw new UserError("--sampling device supports greedy decoding only (--temperature 0, --repeat-penalty 1)");
-  const tLoad = performance.now();
-  const model = Model.load(modelPath, { gpuLayers: o.gpuLayers });
-  // on a GPU the device argmax saves copying and scanning the logits; on a CPU the TS argmax is faster
-  const onGpu = o.gpuLayers !== 0 && listDevices().some((d) => d.type === "gpu" || d.type === "igpu");
-  // recurrent layers (hybrid targets such as qwen35) cannot drop a rejected tail from their state:
-  // they keep per-token snapshots to roll back to, one per verified draft position
-  const recurrent = model.info.isHybrid || model.info.isRecurrent;
-  if (recurrent && tree) {
-    model.free();
-    throw new UserError(`${model.info.architecture} has recurrent layers: tree verify needs an attention-only target; use a chain (--tree-k 1)`);
-  }
-  const ctx = Context.create(model, {
+  if (o.spec === "oracle" && o.temperature > 0) throw new UserError("--spec oracle simulates acceptance of the greedy continuation: use --temperature 0");
+  const rt = await loadRuntime({
+    modelPath,
+    draftPath: o.draft === undefined ? undefined : await resolveModelArg(o.draft),
+    spec: o.spec,
+    treeK: o.treeK,
+    gpuLayers: o.gpuLayers,
     ctx: o.ctx,
-    rsSeq: recurrent && drafterKind !== "none" ? 16 : undefined,
-    deviceGreedy: !tree && (o.sampling === "device" || (o.sampling === "auto" && greedy && onGpu)),
-    // trees keep one sequence per branch in one cache, verified without flash attention
-    kvUnified: tree ? true : undefined,
     threads: o.threads,
-    flashAttn: tree ? "off" : o.flashAttn,
+    flashAttn: o.flashAttn,
     cacheTypeK: o.cacheTypeK,
     cacheTypeV: o.cacheTypeV,
+    sampling: o.sampling,
+    greedyOnly: greedy,
   });
-  let drafter: Drafter | undefined;
-  let draftModel: Model | undefined;
+  const { model, ctx, tree } = rt;
+  let drafter: Drafter | undefined = rt.drafter;
   try {
-    if (drafterKind === "ngram") drafter = new NgramDrafter();
-    if (drafterKind === "oracle") {
+    if (rt.drafterKind === "oracle") {
       // the oracle needs the target's own greedy continuation: decode it plainly first
-      const promptTokens = model.vocab.tokenize(readPrompt(o));
+      const promptTokens = model.vocab.tokenize(promptText);
       const ref = await generateText(ctx, promptTokens, { temperature: 0, maxTokens: o.maxTokens + 16, ignoreEog: true });
       drafter = new OracleSpecDrafter([...promptTokens, ...ref.tokens], constantProfile(o.oracleAl, 15), ctx.nVocab, { maxDepth: 15 });
     }
-    if (drafterKind === "draft-model") {
-      draftModel = Model.load(draftPath!, { gpuLayers: o.gpuLayers });
-      drafter = new DraftModelDrafter(ctx, draftModel, { threads: o.threads });
-    }
-    if (drafterKind === "dflash") {
-      draftModel = Model.load(draftPath!, { gpuLayers: o.gpuLayers });
-      drafter = new DFlashDrafter(ctx, draftModel, { topK: o.treeK, threads: o.threads, deviceArgmax: ctx.deviceGreedy });
-    }
   } catch (err) {
-    ctx.free();
-    model.free();
-    draftModel?.free();
+    rt.free();
     throw err;
   }
-  const loadMs = performance.now() - tLoad;
+  const loadMs = rt.loadMs;
   try {
     const prompt = model.vocab.tokenize(promptText);
     const abort = new AbortController();
@@ -229,10 +190,8 @@ async function runCommand(o: RunOptions): Promise<void> {
       );
     }
   } finally {
-    drafter?.free();
-    draftModel?.free();
-    ctx.free();
-    model.free();
+    if (drafter !== rt.drafter) drafter?.free();
+    rt.free();
   }
 }
 

@@ -17,8 +17,10 @@ export interface GenerateOptions extends SamplerOptions {
   signal?: AbortSignal;
   /** sequence id in the context (default 0) */
   seq?: number;
-  /** position of the first prompt token (default 0: the context's sequence is cleared first) */
-  startPos?: number;
+  /** prompt tokens [0, reuse) are already in the sequence's KV cache from an earlier generation
+   *  (prefix cache): only the rest is prefilled. At most prompt.length - 1 (the last prompt token is
+   *  always decoded for its logits). Default 0: the sequence is cleared first. */
+  reuse?: number;
 }
 
 export type StopReason = "eog" | "length" | "stop" | "abort";
@@ -42,6 +44,9 @@ export interface GenerateResult {
   tokensPerSecond: number;
   /** where decode time went: libllama decode calls (incl. logits readout) and the JS sampler, ms */
   split: { decodeCallsMs: number; samplingMs: number };
+  /** the first kvTokens tokens of [...prompt, ...tokens] are in the sequence's KV cache when the
+   *  generator returns (for a prefix cache; later cells of the sequence were dropped) */
+  kvTokens: number;
 }
 
 /** Holds back a tail of text that may be the start of a stop string. */
@@ -128,11 +133,15 @@ export class TokenEmitter {
 }
 
 /** Validates the request against the context and builds its sampler (penalty history = prompt). */
-export function prepareSampler(ctx: Context, prompt: ArrayLike<number>, opts: GenerateOptions, startPos = 0): Sampler {
+export function prepareSampler(ctx: Context, prompt: ArrayLike<number>, opts: GenerateOptions): Sampler {
   const maxTokens = opts.maxTokens ?? 256;
   if (!Number.isInteger(maxTokens) || maxTokens < 0) throw new UserError(`max tokens must be a non-negative integer, got ${maxTokens}`);
   if (prompt.length === 0) throw new UserError("the prompt is empty");
-  if (startPos + prompt.length >= ctx.nCtx) {
+  const reuse = opts.reuse ?? 0;
+  if (!Number.isInteger(reuse) || reuse < 0 || reuse >= prompt.length) {
+    throw new UserError(`reuse must be an integer in [0, ${prompt.length - 1}] (the last prompt token is always decoded), got ${reuse}`);
+  }
+  if (prompt.length >= ctx.nCtx) {
     throw new UserError(`the prompt (${prompt.length} tokens) does not fit the context of ${ctx.nCtx} tokens; raise --ctx`);
   }
   const sampler = new Sampler(ctx.nVocab, opts);
@@ -145,20 +154,20 @@ export function prepareSampler(ctx: Context, prompt: ArrayLike<number>, opts: Ge
 
 export async function* generate(ctx: Context, prompt: ArrayLike<number>, opts: GenerateOptions = {}): AsyncGenerator<GenerateEvent, GenerateResult> {
   const seq = opts.seq ?? 0;
-  const startPos = opts.startPos ?? 0;
-  const sampler = prepareSampler(ctx, prompt, opts, startPos);
+  const sampler = prepareSampler(ctx, prompt, opts);
+  const reuse = opts.reuse ?? 0;
   const maxTokens = opts.maxTokens ?? 256;
   const out = new TokenEmitter(ctx.model.vocab, { ...opts, maxTokens });
   const onDevice = ctx.deviceGreedy;
-  if (startPos === 0) ctx.truncate(seq, 0);
+  ctx.truncate(seq, reuse);
 
   const t0 = performance.now();
-  let logits = ctx.prefill(prompt, startPos, seq);
+  let logits = ctx.prefill(reuse === 0 ? prompt : Array.prototype.slice.call(prompt, reuse), reuse, seq);
   const tPrompt = performance.now();
 
   let tFirst = tPrompt;
   let tLast = tPrompt;
-  let pos = startPos + prompt.length;
+  let pos = prompt.length;
   let samplingMs = 0;
   let decodeCallsMs = 0;
   let more = maxTokens > 0;
@@ -194,6 +203,7 @@ export async function* generate(ctx: Context, prompt: ArrayLike<number>, opts: G
     decodeMs,
     tokensPerSecond: n > 1 && decodeMs > 0 ? ((n - 1) * 1000) / decodeMs : 0,
     split: { decodeCallsMs, samplingMs },
+    kvTokens: pos,
   };
 }
 

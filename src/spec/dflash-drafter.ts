@@ -141,6 +141,13 @@ export class DFlashDrafter implements Drafter {
     this.pendingCount = 0;
   }
 
+  rewind(keep: number): void {
+    // features kept on the host belong to committed positions: inject them before cutting
+    if (keep > 0) this.flush();
+    this.pendingCount = 0;
+    this.ctx.truncate(0, keep);
+  }
+
   onPrefill(tokens: ArrayLike<number>, pos0: number): void {
     this.inject(0, tokens.length, pos0, tokens.length);
   }

@@ -50,6 +50,13 @@ export class DraftModelDrafter implements Drafter {
     this.history.length = 0;
   }
 
+  rewind(keep: number, history: ArrayLike<number>): void {
+    this.history.length = keep;
+    for (let i = 0; i < keep; i++) this.history[i] = history[i];
+    this.cached = Math.min(this.cached, keep);
+    this.ctx.truncate(0, this.cached);
+  }
+
   onPrefill(tokens: ArrayLike<number>, pos0: number): void {
     for (let i = 0; i < tokens.length; i++) this.history[pos0 + i] = tokens[i];
     this.ctx.prefill(tokens, pos0);

@@ -17,6 +17,9 @@ export interface Drafter {
   readonly maxDepth: number;
   /** Forget everything (a new request). */
   reset(): void;
+  /** A new request whose first `keep` tokens of `history` are still in the target's cache (prefix
+   *  cache): keep what the drafter holds for positions [0, keep), forget the rest. keep = 0 is reset(). */
+  rewind(keep: number, history: ArrayLike<number>): void;
   /** The target prefilled prompt tokens [pos0, pos0 + n): rows 0..n-1 of its last decode. */
   onPrefill(tokens: ArrayLike<number>, pos0: number): void;
   /** Candidates for positions pos+1 .. pos+depth after `last` (at `pos`, not yet in the target's cache). */

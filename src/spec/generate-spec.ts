@@ -73,12 +73,13 @@ export async function* generateSpeculative(target: Context, drafter: Drafter, pr
   const time = { draft: 0, verify: 0, bookkeeping: 0, sampling: 0, other: 0 };
   const acceptedPerDepth = new Array<number>(Math.min(budget, drafter.maxDepth)).fill(0);
 
-  target.truncate(0, 0);
-  drafter.reset();
+  const reuse = opts.reuse ?? 0;
+  target.truncate(0, reuse);
+  drafter.rewind(reuse, prompt);
   const t0 = performance.now();
   // prefill in batch-sized chunks, injecting each chunk's features into the drafter
   const b = target.batch;
-  for (let off = 0; off < prompt.length; off += target.nBatch) {
+  for (let off = reuse; off < prompt.length; off += target.nBatch) {
     const end = Math.min(prompt.length, off + target.nBatch);
     b.clear();
     for (let k = off; k < end; k++) b.add(prompt[k], k, 0, k === prompt.length - 1);
@@ -261,6 +262,9 @@ export async function* generateSpeculative(target: Context, drafter: Drafter, pr
     if (openPlan) for (let p = 1; p < openPlan.nPaths; p++) mem.seqRm(openPlan.pathSeq[p], -1, -1);
     vb.free();
   }
+  // positions < pos are committed in the target and known to the drafter; a step cut short by the
+  // end of generation may have left unverified draft cells after them
+  target.truncate(0, pos);
   for (const e of pending.splice(0)) yield e;
   const tail = out.finish();
   if (tail) yield tail;
@@ -277,6 +281,7 @@ export async function* generateSpeculative(target: Context, drafter: Drafter, pr
     decodeMs,
     tokensPerSecond: tokens.length > 1 && decodeMs > 0 ? ((tokens.length - 1) * 1000) / decodeMs : 0,
     split: { decodeCallsMs: time.verify + time.draft, samplingMs: time.sampling },
+    kvTokens: pos,
     spec: {
       drafter: drafter.name,
       mode: treeMode ? "tree" : "chain",

@@ -21,6 +21,12 @@ export class NgramDrafter implements Drafter {
     this.rootPushed = false;
   }
 
+  rewind(keep: number, history: ArrayLike<number>): void {
+    // the index is append-only; rebuilding it from the kept history is cheap next to a prefill
+    this.reset();
+    if (keep > 0) this.index.pushAll(Array.prototype.slice.call(history, 0, keep));
+  }
+
   onPrefill(tokens: ArrayLike<number>): void {
     this.index.pushAll(tokens);
   }

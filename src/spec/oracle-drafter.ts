@@ -21,6 +21,7 @@ export class OracleSpecDrafter implements Drafter {
   }
 
   reset(): void {}
+  rewind(): void {}
   onPrefill(): void {}
   onCommit(): void {}
   free(): void {}
