@@ -22,6 +22,13 @@ function controllerOptions(shape: "chain" | "tree", maxDepth: number) {
   const budgets = [1, 2, 4, 8, maxDepth].filter((b, i, a) => b <= maxDepth && a.indexOf(b) === i).sort((x, y) => x - y);
   return { shape, maxDepth, budgets };
 }
+
+/** The controller generateSpeculative makes for `budget: "auto"`. A caller that serves many requests
+ *  (the server) makes one with this and passes it to every request, so what it learned about costs and
+ *  acceptance carries over instead of being paid for again at the start of each request. */
+export function createSpecController(drafter: Pick<Drafter, "maxDepth">, shape: "chain" | "tree" = "chain"): SpecController {
+  return new SpecController(controllerOptions(shape, drafter.maxDepth));
+}
 const EMPTY = new Int32Array(0);
 
 export interface SpecOptions extends GenerateOptions {
@@ -31,6 +38,9 @@ export interface SpecOptions extends GenerateOptions {
    *  budget for top-K drafters; default the drafter's maximum depth; 0 = plain AR; "auto" = chosen
    *  per step by the adaptive controller (plain AR included) */
   budget?: number | "auto";
+  /** with budget "auto": the controller to use and keep learning in (made by createSpecController
+   *  for the same drafter and shape); default a fresh one for this request */
+  controller?: SpecController;
 }
 
 export interface SpecStats {
@@ -55,7 +65,11 @@ export type SpecResult = GenerateResult & { spec: SpecStats };
 
 export async function* generateSpeculative(target: Context, drafter: Drafter, prompt: ArrayLike<number>, opts: SpecOptions = {}): AsyncGenerator<GenerateEvent, SpecResult> {
   const maxTokens = opts.maxTokens ?? 256;
-  const controller = opts.budget === "auto" ? new SpecController(controllerOptions(opts.shape ?? "chain", drafter.maxDepth)) : undefined;
+  const shape = opts.shape ?? "chain";
+  const controller = opts.budget === "auto" ? (opts.controller ?? createSpecController(drafter, shape)) : undefined;
+  if (controller && (controller.shape !== shape || controller.maxDepth !== drafter.maxDepth)) {
+    throw new UserError(`the given controller was made for ${controller.shape}s of depth ${controller.maxDepth}, not ${shape}s of depth ${drafter.maxDepth}`);
+  }
   // the largest budget any step may use (buffers are sized for it)
   const budget = controller ? (opts.shape === "tree" ? TREE_BUDGETS[TREE_BUDGETS.length - 1] : drafter.maxDepth) : ((opts.budget as number | undefined) ?? drafter.maxDepth);
   if (!Number.isInteger(budget) || budget < 0 || budget > MAX_BUDGET) {

@@ -8,7 +8,7 @@ import { generateText } from "../../src/engine/generate.js";
 import { Model } from "../../src/engine/model.js";
 import { DFlashDrafter } from "../../src/spec/dflash-drafter.js";
 import type { Drafter } from "../../src/spec/drafter.js";
-import { generateSpeculative, type SpecOptions, type SpecResult } from "../../src/spec/generate-spec.js";
+import { createSpecController, generateSpeculative, type SpecOptions, type SpecResult } from "../../src/spec/generate-spec.js";
 import { NgramDrafter } from "../../src/spec/ngram-drafter.js";
 import { tinyDrafterPath, tinyModelPath } from "../helpers/models.js";
 
@@ -81,6 +81,31 @@ describe("adaptive controller (--budget auto)", () => {
     // nothing is ever accepted from a random drafter, so nearly every step ends up plain
     expect(r.spec.acceptedPerDepth.reduce((a, b) => a + b, 0)).toBe(0);
     expect(r.spec.arSteps).toBeGreaterThan(0.8 * r.spec.steps);
+  });
+
+  it("a controller kept across requests does not pay for learning again", async () => {
+    const controller = createSpecController(drafter, "chain");
+    const o = { temperature: 0, maxTokens: 24, ignoreEog: true, budget: "auto" as const };
+    const prompts = ["The quick brown fox", "Once upon a time", "1, 2, 3, 4,", "hello", "def f(x):", "SELECT *"];
+    const shared: SpecResult[] = [];
+    const fresh: SpecResult[] = [];
+    for (const p of prompts) {
+      const prompt = target.vocab.tokenize(p);
+      shared.push(await runSpec(ctx, drafter, prompt, { ...o, controller }));
+      fresh.push(await runSpec(ctx, drafter, prompt, o));
+      expect(shared[shared.length - 1].tokens).toEqual(fresh[fresh.length - 1].tokens);
+    }
+    const drafted = (r: SpecResult) => r.spec.steps - r.spec.arSteps;
+    // a fresh controller tries drafts at the start of every request; the kept one learned in the
+    // first request that they fail, so later requests draft only on its periodic probes (one per
+    // 64 plain steps, counted across requests)
+    for (const r of fresh) expect(drafted(r)).toBeGreaterThan(0);
+    const sum = (rs: SpecResult[]) => rs.reduce((a, r) => a + drafted(r), 0);
+    const arTotal = shared.reduce((a, r) => a + r.spec.arSteps, 0);
+    expect(sum(shared)).toBeLessThanOrEqual(drafted(shared[0]) + Math.floor(arTotal / 64));
+    expect(sum(shared)).toBeLessThan(sum(fresh));
+    // a controller made for another shape is refused rather than silently mis-predicting
+    await expect(runSpec(ctx, drafter, target.vocab.tokenize("x"), { ...o, controller: createSpecController(drafter, "tree") })).rejects.toThrow(/made for trees/);
   });
 
   it("keeps seeded sampling identical to plain sampling", async () => {
