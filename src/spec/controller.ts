@@ -13,10 +13,12 @@
 // observations count fully and old ones fade: drafts that turn good (or bad) are noticed within
 // ~1/alpha steps. Depths with little evidence shrink towards the estimate of the depth above, which
 // is what lets a controller that has only tried short drafts still predict (and then try) longer ones.
-// When AR wins, a small speculative probe runs every probeEvery steps so acceptance keeps being
-// measured (cost with useless drafts: about (t_draft + t_verify(probe) - t_ar) / (probeEvery t_ar),
-// a fraction of a percent); when speculating, a neighbouring budget is tried every exploreEvery
-// steps so the verify cost curve is measured where it matters.
+// When AR wins, a small speculative probe runs now and then so acceptance keeps being measured. A
+// probe with useless drafts wastes t_draft + t_verify(probe) - t_ar; probes are spaced at least
+// probeEvery steps apart and far enough that this waste stays under maxProbeOverhead of the plain
+// decoding time (a GPU drafts in about one step, so every 64 steps; a CPU drafting a 16-token block
+// may take ten steps' time, so every ~1000). When speculating, a neighbouring budget is tried every
+// exploreEvery steps so the verify cost curve is measured where it matters.
 
 import type { DDTree } from "./ddtree.js";
 
@@ -35,8 +37,11 @@ export interface ControllerOptions {
   maxDepth?: number;
   /** floor of the EW step size for costs and acceptance (default 0.05) */
   alpha?: number;
-  /** AR steps between speculative probes (default 64) */
+  /** AR steps between speculative probes, at least (default 64) */
   probeEvery?: number;
+  /** the most a probe with useless drafts may cost, as a fraction of the plain steps between
+   *  probes; spaces probes further apart when drafting is expensive (default 0.01) */
+  maxProbeOverhead?: number;
   /** budget of a probe (default budgets[0]) */
   probeBudget?: number;
   /** speculative steps between tries of a neighbouring budget (default 32; 0 = never) */
@@ -70,6 +75,7 @@ export class SpecController {
   readonly maxDepth: number;
   readonly alpha: number;
   readonly probeEvery: number;
+  readonly maxProbeOverhead: number;
   readonly probeBudget: number;
   readonly exploreEvery: number;
   readonly priorAccept: number;
@@ -119,6 +125,7 @@ export class SpecController {
     this.maxDepth = opts.maxDepth ?? (this.shape === "chain" ? budgets[budgets.length - 1] : 16);
     this.alpha = opts.alpha ?? 0.05;
     this.probeEvery = opts.probeEvery ?? 64;
+    this.maxProbeOverhead = opts.maxProbeOverhead ?? 0.01;
     this.probeBudget = opts.probeBudget ?? budgets[0];
     this.exploreEvery = opts.exploreEvery ?? 32;
     this.priorAccept = opts.priorAccept ?? 0.5;
@@ -282,7 +289,7 @@ export class SpecController {
     this.exploring = false;
     const b = this.best();
     if (b === AR) {
-      if (this.tAr.known && ++this.arStreak >= this.probeEvery) {
+      if (this.tAr.known && ++this.arStreak >= this.probeGap()) {
         this.arStreak = 0;
         this.exploring = true;
         return this.probeBudget;
@@ -324,6 +331,13 @@ export class SpecController {
       }
     }
     return bestN;
+  }
+
+  /** AR steps between probes: probeEvery, or more when a probe's waste would exceed maxProbeOverhead */
+  probeGap(): number {
+    if (!this.tDraft.known || !this.tAr.known) return this.probeEvery;
+    const waste = this.tDraft.value + this.tVerify(this.probeBudget + 1) - this.tAr.value;
+    return Math.max(this.probeEvery, Math.ceil(waste / (this.maxProbeOverhead * this.tAr.value)));
   }
 
   // ---- internals ----

@@ -34,7 +34,7 @@ class ChainSim {
   time = 0;
   choices: number[] = [];
 
-  constructor(seed: number, opts: ControllerOptions = {}) {
+  constructor(seed: number, opts: ControllerOptions = {}, private readonly tDraft = T_DRAFT) {
     this.ctrl = new SpecController({ budgets: BUDGETS, ...opts });
     this.rng = new Rng(seed);
   }
@@ -49,13 +49,13 @@ class ChainSim {
         this.time += T_AR;
         continue;
       }
-      this.ctrl.observeDraft(T_DRAFT);
+      this.ctrl.observeDraft(this.tDraft);
       this.ctrl.observeVerify(b + 1, tVerify(b + 1));
       let k = 0;
       while (k < b && this.rng.nextFloat() < p) k++;
       this.ctrl.observeAcceptance(this.builder.buildChain(this.ids, b), k, this.path);
       this.tokens += k + 1;
-      this.time += T_DRAFT + tVerify(b + 1);
+      this.time += this.tDraft + tVerify(b + 1);
     }
   }
 
@@ -89,6 +89,21 @@ describe("SpecController (chain, simulated costs)", () => {
       // the probes, plus the few steps a lucky probe buys (at most 107 over 200 seeds at p = 0.05)
       expect(spec).toBeLessThan(3 * (3000 / sim.ctrl.probeEvery));
     }
+  });
+
+  it("spaces probes out when drafting is expensive (a CPU drafting a block costs ~10 plain steps)", () => {
+    const sim = new ChainSim(4, {}, 10 * T_AR);
+    sim.run(200, 0);
+    const t0 = sim.tokens;
+    const time0 = sim.time;
+    sim.run(5000, 0);
+    // waste per probe ~ t_draft + t_verify(5) - t_ar = 100.5: one probe per ~1000 plain steps
+    expect(sim.ctrl.probeGap()).toBeGreaterThanOrEqual(1000);
+    expect(sim.rateSince(t0, time0)).toBeGreaterThan(0.985 * trueRate(AR, 0));
+    // with a cheap drafter the floor of 64 steps holds
+    const cheap = new ChainSim(5);
+    cheap.run(300, 0);
+    expect(cheap.ctrl.probeGap()).toBe(cheap.ctrl.probeEvery);
   });
 
   it("with acceptance 0.8 per depth picks the budget that maximizes the true rate", () => {
