@@ -36,6 +36,8 @@ export interface GenerateResult {
   tokens: number[];
   promptTokens: number;
   stopReason: StopReason;
+  /** the stop string that ended generation, when stopReason is "stop" */
+  stopSequence?: string;
   /** wall time of the prompt prefill, ms */
   promptMs: number;
   /** wall time from the first generated token to the last one, ms (tokens-1 decode steps) */
@@ -52,6 +54,8 @@ export interface GenerateResult {
 /** Holds back a tail of text that may be the start of a stop string. */
 export class StopMatcher {
   private pending = "";
+  /** the stop string that ended the text, once one has */
+  matched: string | undefined;
   private readonly maxLen: number;
   constructor(private readonly stops: readonly string[]) {
     for (const s of stops) if (s.length === 0) throw new UserError("stop strings must not be empty");
@@ -65,7 +69,10 @@ export class StopMatcher {
     let cut = -1;
     for (const s of this.stops) {
       const at = this.pending.indexOf(s);
-      if (at >= 0 && (cut < 0 || at < cut)) cut = at;
+      if (at >= 0 && (cut < 0 || at < cut)) {
+        cut = at;
+        this.matched = s;
+      }
     }
     if (cut >= 0) {
       const release = this.pending.slice(0, cut);
@@ -120,6 +127,11 @@ export class TokenEmitter {
     this.text += release;
     if (stopped) this.stopReason = "stop";
     return { event: { token, text: release }, more: !stopped && this.tokens.length < this.opts.maxTokens };
+  }
+
+  /** the stop string that ended generation (stopReason "stop") */
+  get stopSequence(): string | undefined {
+    return this.stops.matched;
   }
 
   /** Text still held back (an unfinished character or a stop-string prefix), unless a stop string ended it. */
@@ -199,6 +211,7 @@ export async function* generate(ctx: Context, prompt: ArrayLike<number>, opts: G
     tokens: out.tokens,
     promptTokens: prompt.length,
     stopReason: out.stopReason,
+    stopSequence: out.stopSequence,
     promptMs: tPrompt - t0,
     decodeMs,
     tokensPerSecond: n > 1 && decodeMs > 0 ? ((n - 1) * 1000) / decodeMs : 0,

@@ -95,7 +95,8 @@ export type GenEvent =
   /** a tool call begins; its arguments follow as `tool_args` deltas with the same index */
   | { type: "tool_call"; index: number; id: string; name: string }
   | { type: "tool_args"; index: number; delta: string }
-  | { type: "done"; finishReason: FinishReason; usage: Usage; timings: Timings };
+  /** stopSequence: the request's stop string that ended generation (finishReason "stop") */
+  | { type: "done"; finishReason: FinishReason; stopSequence?: string; usage: Usage; timings: Timings };
 
 /** Turns generated text into text/reasoning/tool-call events as it streams (see output-parser.ts). */
 export interface OutputParser {

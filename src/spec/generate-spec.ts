@@ -291,6 +291,7 @@ export async function* generateSpeculative(target: Context, drafter: Drafter, pr
     tokens,
     promptTokens: prompt.length,
     stopReason: out.stopReason,
+    stopSequence: out.stopSequence,
     promptMs: tPrompt - t0,
     decodeMs,
     tokensPerSecond: tokens.length > 1 && decodeMs > 0 ? ((tokens.length - 1) * 1000) / decodeMs : 0,

@@ -86,8 +86,9 @@ describe("generate", () => {
     const mid = Math.floor(free.text.length / 2);
     const stop = free.text.slice(mid, mid + 3);
     expect(stop.length).toBe(3);
-    const stopped = await generateText(ctx, prompt(), { temperature: 0, maxTokens: 40, ignoreEog: true, stop: [stop] });
+    const stopped = await generateText(ctx, prompt(), { temperature: 0, maxTokens: 40, ignoreEog: true, stop: ["\u0000never", stop] });
     expect(stopped.stopReason).toBe("stop");
+    expect(stopped.stopSequence).toBe(stop);
     expect(stopped.text).toBe(free.text.slice(0, free.text.indexOf(stop)));
   });
 
@@ -118,6 +119,7 @@ describe("StopMatcher", () => {
   it("picks the earliest of several stops", () => {
     const m = new StopMatcher(["BB", "A"]);
     expect(m.push("xxBBA")).toEqual({ release: "xx", stopped: true });
+    expect(m.matched).toBe("BB");
   });
 });
 
