@@ -2,6 +2,7 @@
 // iterator of text pieces. Stop strings are matched across token boundaries; text that could still
 // become a stop string is held back until it cannot.
 import { performance } from "node:perf_hooks";
+import { eventLoop } from "./event-loop.js";
 import { UserError } from "../native/errors.js";
 import type { Context } from "./context.js";
 import { Sampler, type SamplerOptions } from "./sampler.js";
@@ -184,6 +185,8 @@ export async function* generate(ctx: Context, prompt: ArrayLike<number>, opts: G
   let decodeCallsMs = 0;
   let more = maxTokens > 0;
   while (more) {
+    const turn = eventLoop.turn();
+    if (turn) await turn;
     if (opts.signal?.aborted) {
       out.stopReason = "abort";
       break;

@@ -3,6 +3,7 @@
 // own choice at every row (argmax at T=0, a sample from the target's distribution at T>0). Every
 // emitted token is the target's; drafts only decide how many target rows one forward yields.
 import { performance } from "node:perf_hooks";
+import { eventLoop } from "../engine/event-loop.js";
 import type { Context } from "../engine/context.js";
 import { prepareSampler, TokenEmitter, type GenerateEvent, type GenerateOptions, type GenerateResult } from "../engine/generate.js";
 import { UserError } from "../native/errors.js";
@@ -149,6 +150,8 @@ export async function* generateSpeculative(target: Context, drafter: Drafter, pr
   try {
     while (!done) {
       for (const e of pending.splice(0)) yield e;
+      const turn = eventLoop.turn();
+      if (turn) await turn;
       if (opts.signal?.aborted) {
         out.stopReason = "abort";
         break;
