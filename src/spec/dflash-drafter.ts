@@ -71,18 +71,20 @@ export class DFlashDrafter implements Drafter {
     this.topK = opts.topK ?? 8;
     if (opts.deviceArgmax && this.topK !== 1) throw new UserError("device argmax drafts need topK 1");
     this.nEmbdTgt = target.model.info.nEmbd;
+    const ubatch = Math.min(512, target.nBatch);
     this.ctx = Context.create(draft, {
       deviceGreedy: opts.deviceArgmax ?? false,
       ctx: target.nCtx,
       batch: target.nBatch,
-      ubatch: Math.min(512, target.nBatch),
+      ubatch,
       threads: opts.threads,
       other: target,
     });
     this.ctx.native.setNextnEmbeddings(true, true);
     this.ctx.native.setCausalAttention(draft.meta("dflash.attention.causal") === "true");
     for (const lid of this.layerIds) target.native.captureLayerInput(lid, true);
-    this.inj = new EmbeddingBatch(target.nBatch, this.layerIds.length * this.nEmbdTgt);
+    // the drafter's attention is non-causal, so llama.cpp needs each injection in one ubatch
+    this.inj = new EmbeddingBatch(ubatch, this.layerIds.length * this.nEmbdTgt);
     this.block = new Batch(this.blockSize);
     const depth = this.blockSize - 1;
     this.out = { depth, k: this.topK, ids: new Int32Array(depth * this.topK), logp: new Float32Array(depth * this.topK) };
@@ -189,6 +191,18 @@ export class DFlashDrafter implements Drafter {
       this.ctx.decode(this.inj);
     }
     this.pendingCount = 0;
+  }
+
+  saveState(): Uint8Array {
+    // features still on the host belong to committed positions: put them in the cache first
+    this.flush();
+    return this.ctx.native.seqStateGet(0);
+  }
+
+  restoreState(data: Uint8Array, nTokens: number): void {
+    this.pendingCount = 0;
+    this.ctx.native.seqStateSet(data, 0);
+    this.ctx.truncate(0, nTokens);
   }
 
   /** Forgets positions >= pos of seq (after the target rolled back). */

@@ -96,6 +96,17 @@ export class DraftModelDrafter implements Drafter {
     this.ctx.truncate(0, this.cached);
   }
 
+  saveState(): Uint8Array {
+    return this.ctx.native.seqStateGet(0);
+  }
+
+  restoreState(data: Uint8Array, nTokens: number): void {
+    this.ctx.native.seqStateSet(data, 0);
+    // the copy may end before nTokens (the drafter lags one token behind) or after it (drafts)
+    this.cached = Math.min(nTokens, this.ctx.native.seqPosMax(0) + 1);
+    this.ctx.truncate(0, this.cached);
+  }
+
   free(): void {
     this.ctx.free();
   }

@@ -26,5 +26,11 @@ export interface Drafter {
   propose(last: number, pos: number, depth: number): DraftProposal;
   /** The target kept `tokens` at positions pos0.. ; they are rows `rows` of its last decode of `nRows` rows. */
   onCommit(tokens: ArrayLike<number>, pos0: number, rows: ArrayLike<number>, nRows: number): void;
+  /** A host copy of what the drafter holds for the committed history (the server keeps it with the
+   *  target's state for an inactive conversation); empty for drafters that rebuild from the history
+   *  in rewind(). */
+  saveState(): Uint8Array;
+  /** Takes back a saveState() copy covering positions [0, nTokens); a rewind() follows as usual. */
+  restoreState(data: Uint8Array, nTokens: number): void;
   free(): void;
 }

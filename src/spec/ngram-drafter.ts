@@ -46,5 +46,11 @@ export class NgramDrafter implements Drafter {
     this.rootPushed = false;
   }
 
+  saveState(): Uint8Array {
+    return new Uint8Array(0);
+  }
+
+  restoreState(): void {}
+
   free(): void {}
 }

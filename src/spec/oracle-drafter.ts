@@ -24,6 +24,10 @@ export class OracleSpecDrafter implements Drafter {
   rewind(): void {}
   onPrefill(): void {}
   onCommit(): void {}
+  saveState(): Uint8Array {
+    return new Uint8Array(0);
+  }
+  restoreState(): void {}
   free(): void {}
 
   propose(_last: number, pos: number, depth: number): DraftProposal {
