@@ -22,6 +22,11 @@ export interface GenerateOptions extends SamplerOptions {
    *  (prefix cache): only the rest is prefilled. At most prompt.length - 1 (the last prompt token is
    *  always decoded for its logits). Default 0: the sequence is cleared first. */
   reuse?: number;
+  /** speculative prefill (src/prefill): the prompt indices to evaluate, ascending, ending with
+   *  prompt.length - 1. The other prompt tokens are never evaluated; the kept ones end up in the cache
+   *  at their original positions (see prefillKept) and decoding continues at prompt.length. Indices
+   *  < reuse are cached already and skipped. kvTokens then ends at the first skipped token. */
+  keep?: Int32Array;
 }
 
 export type StopReason = "eog" | "length" | "stop" | "abort";
@@ -145,6 +150,72 @@ export class TokenEmitter {
   }
 }
 
+/** Checks a keep list (GenerateOptions.keep); returns the first prompt index >= reuse it skips
+ *  (prompt.length when it skips none): the KV cache holds the plain prefix [0, that index). */
+export function checkKeep(n: number, keep: Int32Array, reuse: number): number {
+  if (keep.length === 0 || keep[keep.length - 1] !== n - 1) throw new UserError(`the keep list must end with the last prompt index ${n - 1}`);
+  let gap = -1;
+  let next = reuse;
+  for (let i = 0; i < keep.length; i++) {
+    const k = keep[i];
+    if (!Number.isInteger(k) || k < 0 || (i > 0 && k <= keep[i - 1])) throw new UserError("the keep list must hold ascending prompt indices");
+    if (k < reuse) continue;
+    if (gap < 0 && k !== next) gap = next;
+    next = k + 1;
+  }
+  return gap < 0 ? n : gap;
+}
+
+/** The kept prompt indices >= from as runs [start, end) of consecutive positions. */
+export function keptRuns(keep: Int32Array, from: number): [number, number][] {
+  const runs: [number, number][] = [];
+  for (const k of keep) {
+    if (k < from) continue;
+    const last = runs[runs.length - 1];
+    if (last && last[1] === k) last[1] = k + 1;
+    else runs.push([k, k + 1]);
+  }
+  return runs;
+}
+
+/**
+ * Evaluates the kept prompt tokens >= from (GenerateOptions.keep) and returns the last one's logits.
+ * libllama accepts only consecutive positions per sequence in a batch and after the cache
+ * (llama-batch.cpp, for all but M-RoPE models), so the kept tokens are evaluated in full batches at
+ * consecutive positions from `from` (the gaps closed), then each run of consecutive kept tokens is
+ * moved to its original positions (llama_memory_seq_add; libllama re-rotates their keys at the next
+ * decode). The cache then holds every kept token at its original position and decoding continues at
+ * prompt.length. `onBatch` sees each decoded batch: its tokens and its first (gap-closed) position.
+ */
+export function prefillKept(ctx: Context, prompt: ArrayLike<number>, keep: Int32Array, from: number, seq: number, onBatch?: (tokens: Int32Array, pos0: number) => void): Float32Array {
+  const b = ctx.batch;
+  const n = prompt.length;
+  const toks = new Int32Array(ctx.nBatch);
+  let pos = from;
+  b.clear();
+  for (const k of keep) {
+    if (k < from) continue;
+    toks[b.nTokens] = prompt[k];
+    b.add(prompt[k], pos++, seq, k === n - 1);
+    if (b.nTokens === ctx.nBatch || k === n - 1) {
+      const count = b.nTokens;
+      ctx.decode(b);
+      onBatch?.(toks.subarray(0, count), pos - count);
+      b.clear();
+    }
+  }
+  const logits = ctx.logits();
+  // move runs to their original positions, last run first so that no range overlaps one not yet moved
+  const runs = keptRuns(keep, from);
+  const starts = new Int32Array(runs.length);
+  for (let r = 0, c = from; r < runs.length; c += runs[r][1] - runs[r][0], r++) starts[r] = c;
+  for (let r = runs.length - 1; r >= 0; r--) {
+    const delta = runs[r][0] - starts[r];
+    if (delta !== 0) ctx.native.seqAdd(seq, starts[r], starts[r] + runs[r][1] - runs[r][0], delta);
+  }
+  return logits;
+}
+
 /** Validates the request against the context and builds its sampler (penalty history = prompt). */
 export function prepareSampler(ctx: Context, prompt: ArrayLike<number>, opts: GenerateOptions): Sampler {
   const maxTokens = opts.maxTokens ?? 256;
@@ -173,9 +244,12 @@ export async function* generate(ctx: Context, prompt: ArrayLike<number>, opts: G
   const out = new TokenEmitter(ctx.model.vocab, { ...opts, maxTokens });
   const onDevice = ctx.deviceGreedy;
   ctx.truncate(seq, reuse);
+  const kvValid = opts.keep ? checkKeep(prompt.length, opts.keep, reuse) : prompt.length;
 
   const t0 = performance.now();
-  let logits = ctx.prefill(reuse === 0 ? prompt : Array.prototype.slice.call(prompt, reuse), reuse, seq);
+  let logits = opts.keep
+    ? prefillKept(ctx, prompt, opts.keep, reuse, seq)
+    : ctx.prefill(reuse === 0 ? prompt : Array.prototype.slice.call(prompt, reuse), reuse, seq);
   const tPrompt = performance.now();
 
   let tFirst = tPrompt;
@@ -207,6 +281,8 @@ export async function* generate(ctx: Context, prompt: ArrayLike<number>, opts: G
   }
   const tail = out.finish();
   if (tail) yield tail;
+  // after a compressed prefill only the prefix before the first skipped token is reusable
+  if (kvValid < prompt.length) ctx.truncate(seq, kvValid);
   const n = out.tokens.length;
   const decodeMs = tLast - tFirst;
   return {
@@ -219,7 +295,7 @@ export async function* generate(ctx: Context, prompt: ArrayLike<number>, opts: G
     decodeMs,
     tokensPerSecond: n > 1 && decodeMs > 0 ? ((n - 1) * 1000) / decodeMs : 0,
     split: { decodeCallsMs, samplingMs },
-    kvTokens: pos,
+    kvTokens: kvValid < prompt.length ? kvValid : pos,
   };
 }
 

@@ -15,7 +15,39 @@ export const gguf_init_params = koffi.struct("gguf_init_params", {
   ctx: "void *",
 });
 
-export const GGML_TYPE = { F32: 0, F16: 1, Q4_0: 2, Q8_0: 8, Q4_K: 12, Q6_K: 14, I32: 26, BF16: 30 } as const;
+export const GGML_TYPE = { F32: 0, F16: 1, Q4_0: 2, Q8_0: 8, Q4_K: 12, Q6_K: 14, I32: 26, I64: 27, BF16: 30 } as const;
+export const GGML_PREC_F32 = 10;
+export const GGML_OP_POOL = { MAX: 0, AVG: 1 } as const;
+export const BACKEND_BUFFER_USAGE = { ANY: 0, WEIGHTS: 1, COMPUTE: 2 } as const;
+export const GGUF_TYPE = { UINT32: 4, INT32: 5, FLOAT32: 6, BOOL: 7, STRING: 8, ARRAY: 9, UINT64: 10 } as const;
+
+/** The leading fields of struct ggml_tensor (ggml.h): type, buffer, ne[4], nb[4]. */
+export const ggml_tensor_head = koffi.struct("ggml_tensor_head", {
+  type: "int",
+  buffer: "void *",
+  ne: koffi.array("int64_t", 4),
+  nb: koffi.array("size_t", 4),
+});
+
+/** struct ggml_tensor up to its name (ggml.h, GGML_MAX_SRC 10, GGML_MAX_OP_PARAMS 64, GGML_MAX_NAME 64):
+ *  the offsets of `buffer` and `data`, which a graph clears before it is allocated again. */
+export const ggml_tensor_layout = koffi.struct("ggml_tensor_layout", {
+  type: "int",
+  buffer: "void *",
+  ne: koffi.array("int64_t", 4),
+  nb: koffi.array("size_t", 4),
+  op: "int",
+  op_params: koffi.array("int32_t", 16),
+  flags: "int32_t",
+  src: koffi.array("void *", 10),
+  view_src: "void *",
+  view_offs: "size_t",
+  data: "void *",
+  name: koffi.array("char", 64, "String"),
+});
+
+/** ggml_backend_set_n_threads_t, reached through the CPU backend's proc address table. */
+export const ggml_backend_set_n_threads_t = koffi.proto("void ggml_backend_set_n_threads_t(void *backend, int n_threads)");
 export const BACKEND_DEVICE_TYPE = { CPU: 0, GPU: 1, IGPU: 2, ACCEL: 3 } as const;
 
 type F<A extends unknown[], R> = (...args: A) => R;
@@ -82,6 +114,56 @@ export interface GgmlApi {
   gguf_find_key: F<[Ptr, string], number>;
   gguf_get_val_u32: F<[Ptr, number], number>;
   gguf_get_val_str: F<[Ptr, number], string>;
+  // PFlash scorer: backends, scheduler, buffers
+  ggml_backend_reg_by_name: F<[string], Ptr>;
+  ggml_backend_reg_get_proc_address: F<[Ptr, string], Ptr>;
+  ggml_backend_get_device: F<[Ptr], Ptr>;
+  ggml_backend_dev_backend_reg: F<[Ptr], Ptr>;
+  ggml_backend_alloc_ctx_tensors_from_buft: F<[Ptr, Ptr], Ptr>;
+  ggml_backend_buffer_set_usage: F<[Ptr, number], void>;
+  ggml_backend_buffer_get_size: F<[Ptr], number>;
+  ggml_backend_buffer_clear: F<[Ptr, number], void>;
+  ggml_backend_synchronize: F<[Ptr], void>;
+  ggml_backend_sched_new: F<[Ptr[], Ptr, number, number, boolean, boolean], Ptr>;
+  ggml_backend_sched_free: F<[Ptr], void>;
+  ggml_backend_sched_reserve: F<[Ptr, Ptr], boolean>;
+  ggml_backend_sched_reset: F<[Ptr], void>;
+  ggml_backend_sched_alloc_graph: F<[Ptr, Ptr], boolean>;
+  ggml_backend_sched_graph_compute: F<[Ptr, Ptr], number>;
+  ggml_backend_sched_get_buffer_size: F<[Ptr, Ptr], number>;
+  ggml_backend_sched_get_n_splits: F<[Ptr], number>;
+  // PFlash scorer: tensors and ops
+  ggml_row_size: F<[number, number], number>;
+  ggml_type_size: F<[number], number>;
+  ggml_graph_n_nodes: F<[Ptr], number>;
+  ggml_get_first_tensor: F<[Ptr], Ptr>;
+  ggml_get_next_tensor: F<[Ptr, Ptr], Ptr>;
+  ggml_get_mem_buffer: F<[Ptr], Ptr>;
+  ggml_get_mem_size: F<[Ptr], number>;
+  ggml_get_name: F<[Ptr], string>;
+  ggml_sub: F<[Ptr, Ptr, Ptr], Ptr>;
+  ggml_relu: F<[Ptr, Ptr], Ptr>;
+  ggml_step: F<[Ptr, Ptr], Ptr>;
+  ggml_log: F<[Ptr, Ptr], Ptr>;
+  ggml_mean: F<[Ptr, Ptr], Ptr>;
+  ggml_arange: F<[Ptr, number, number, number], Ptr>;
+  ggml_cast: F<[Ptr, Ptr, number], Ptr>;
+  ggml_cpy: F<[Ptr, Ptr, Ptr], Ptr>;
+  ggml_set_rows: F<[Ptr, Ptr, Ptr, Ptr], Ptr>;
+  ggml_repeat_4d: F<[Ptr, Ptr, number, number, number, number], Ptr>;
+  ggml_pad_ext: F<[Ptr, Ptr, number, number, number, number, number, number, number, number], Ptr>;
+  ggml_reshape_4d: F<[Ptr, Ptr, number, number, number, number], Ptr>;
+  ggml_view_1d: F<[Ptr, Ptr, number, number], Ptr>;
+  ggml_view_3d: F<[Ptr, Ptr, number, number, number, number, number, number], Ptr>;
+  ggml_view_4d: F<[Ptr, Ptr, number, number, number, number, number, number, number, number], Ptr>;
+  ggml_transpose: F<[Ptr, Ptr], Ptr>;
+  ggml_prec_set_acc: F<[Ptr, number], boolean>;
+  gguf_get_kv_type: F<[Ptr, number], number>;
+  gguf_get_val_f32: F<[Ptr, number], number>;
+  gguf_get_arr_n: F<[Ptr, number], number>;
+  gguf_find_tensor: F<[Ptr, string], number>;
+  gguf_get_tensor_type: F<[Ptr, number], number>;
+  gguf_get_tensor_size: F<[Ptr, number], number>;
 }
 
 /** ggml-base holds tensors/graphs/gguf; libggml holds the backend registry. */
@@ -150,5 +232,53 @@ export function declareGgml(base: koffi.IKoffiLib, ggml: koffi.IKoffiLib): GgmlA
     gguf_find_key: b("int64_t gguf_find_key(void *ctx, const char *key)"),
     gguf_get_val_u32: b("uint32_t gguf_get_val_u32(void *ctx, int64_t id)"),
     gguf_get_val_str: b("const char *gguf_get_val_str(void *ctx, int64_t id)"),
+    ggml_backend_reg_by_name: g("void *ggml_backend_reg_by_name(const char *name)"),
+    ggml_backend_reg_get_proc_address: b("void *ggml_backend_reg_get_proc_address(void *reg, const char *name)"),
+    ggml_backend_get_device: b("void *ggml_backend_get_device(void *backend)"),
+    ggml_backend_dev_backend_reg: b("void *ggml_backend_dev_backend_reg(void *dev)"),
+    ggml_backend_alloc_ctx_tensors_from_buft: b("void *ggml_backend_alloc_ctx_tensors_from_buft(void *ctx, void *buft)"),
+    ggml_backend_buffer_set_usage: b("void ggml_backend_buffer_set_usage(void *buffer, int usage)"),
+    ggml_backend_buffer_get_size: b("size_t ggml_backend_buffer_get_size(void *buffer)"),
+    ggml_backend_buffer_clear: b("void ggml_backend_buffer_clear(void *buffer, uint8_t value)"),
+    ggml_backend_synchronize: b("void ggml_backend_synchronize(void *backend)"),
+    ggml_backend_sched_new: b("void *ggml_backend_sched_new(void **backends, void *bufts, int n_backends, size_t graph_size, bool parallel, bool op_offload)"),
+    ggml_backend_sched_free: b("void ggml_backend_sched_free(void *sched)"),
+    ggml_backend_sched_reserve: b("bool ggml_backend_sched_reserve(void *sched, void *graph)"),
+    ggml_backend_sched_reset: b("void ggml_backend_sched_reset(void *sched)"),
+    ggml_backend_sched_alloc_graph: b("bool ggml_backend_sched_alloc_graph(void *sched, void *graph)"),
+    ggml_backend_sched_graph_compute: b("int ggml_backend_sched_graph_compute(void *sched, void *graph)"),
+    ggml_backend_sched_get_buffer_size: b("size_t ggml_backend_sched_get_buffer_size(void *sched, void *backend)"),
+    ggml_backend_sched_get_n_splits: b("int ggml_backend_sched_get_n_splits(void *sched)"),
+    ggml_row_size: b("size_t ggml_row_size(int type, int64_t ne)"),
+    ggml_type_size: b("size_t ggml_type_size(int type)"),
+    ggml_graph_n_nodes: b("int ggml_graph_n_nodes(void *graph)"),
+    ggml_get_first_tensor: b("void *ggml_get_first_tensor(void *ctx)"),
+    ggml_get_next_tensor: b("void *ggml_get_next_tensor(void *ctx, void *tensor)"),
+    ggml_get_mem_buffer: b("void *ggml_get_mem_buffer(void *ctx)"),
+    ggml_get_mem_size: b("size_t ggml_get_mem_size(void *ctx)"),
+    ggml_get_name: b("const char *ggml_get_name(void *tensor)"),
+    ggml_sub: b("void *ggml_sub(void *ctx, void *a, void *b)"),
+    ggml_relu: b("void *ggml_relu(void *ctx, void *a)"),
+    ggml_step: b("void *ggml_step(void *ctx, void *a)"),
+    ggml_log: b("void *ggml_log(void *ctx, void *a)"),
+    ggml_mean: b("void *ggml_mean(void *ctx, void *a)"),
+    ggml_arange: b("void *ggml_arange(void *ctx, float start, float stop, float step)"),
+    ggml_cast: b("void *ggml_cast(void *ctx, void *a, int type)"),
+    ggml_cpy: b("void *ggml_cpy(void *ctx, void *a, void *b)"),
+    ggml_set_rows: b("void *ggml_set_rows(void *ctx, void *a, void *b, void *c)"),
+    ggml_repeat_4d: b("void *ggml_repeat_4d(void *ctx, void *a, int64_t ne0, int64_t ne1, int64_t ne2, int64_t ne3)"),
+    ggml_pad_ext: b("void *ggml_pad_ext(void *ctx, void *a, int lp0, int rp0, int lp1, int rp1, int lp2, int rp2, int lp3, int rp3)"),
+    ggml_reshape_4d: b("void *ggml_reshape_4d(void *ctx, void *a, int64_t ne0, int64_t ne1, int64_t ne2, int64_t ne3)"),
+    ggml_view_1d: b("void *ggml_view_1d(void *ctx, void *a, int64_t ne0, size_t offset)"),
+    ggml_view_3d: b("void *ggml_view_3d(void *ctx, void *a, int64_t ne0, int64_t ne1, int64_t ne2, size_t nb1, size_t nb2, size_t offset)"),
+    ggml_view_4d: b("void *ggml_view_4d(void *ctx, void *a, int64_t ne0, int64_t ne1, int64_t ne2, int64_t ne3, size_t nb1, size_t nb2, size_t nb3, size_t offset)"),
+    ggml_transpose: b("void *ggml_transpose(void *ctx, void *a)"),
+    ggml_prec_set_acc: b("bool ggml_prec_set_acc(void *a, int prec)"),
+    gguf_get_kv_type: b("int gguf_get_kv_type(void *ctx, int64_t key_id)"),
+    gguf_get_val_f32: b("float gguf_get_val_f32(void *ctx, int64_t key_id)"),
+    gguf_get_arr_n: b("size_t gguf_get_arr_n(void *ctx, int64_t key_id)"),
+    gguf_find_tensor: b("int64_t gguf_find_tensor(void *ctx, const char *name)"),
+    gguf_get_tensor_type: b("int gguf_get_tensor_type(void *ctx, int64_t tensor_id)"),
+    gguf_get_tensor_size: b("size_t gguf_get_tensor_size(void *ctx, int64_t tensor_id)"),
   } as GgmlApi;
 }

@@ -5,7 +5,7 @@
 import { performance } from "node:perf_hooks";
 import { eventLoop } from "../engine/event-loop.js";
 import type { Context } from "../engine/context.js";
-import { prepareSampler, TokenEmitter, type GenerateEvent, type GenerateOptions, type GenerateResult } from "../engine/generate.js";
+import { checkKeep, prefillKept, prepareSampler, TokenEmitter, type GenerateEvent, type GenerateOptions, type GenerateResult } from "../engine/generate.js";
 import { UserError } from "../native/errors.js";
 import { Batch } from "../engine/batch.js";
 import { TreeAcceptor } from "./accept.js";
@@ -90,11 +90,18 @@ export async function* generateSpeculative(target: Context, drafter: Drafter, pr
 
   const reuse = opts.reuse ?? 0;
   target.truncate(0, reuse);
-  drafter.rewind(reuse, prompt);
+  const kvValid = opts.keep ? checkKeep(prompt.length, opts.keep, reuse) : prompt.length;
+  // after a compressed prefill (opts.keep) the drafter starts empty and sees the kept tokens only, at
+  // consecutive positions ending at prompt.length - 1 (libllama's batches need consecutive positions)
+  drafter.rewind(opts.keep ? 0 : reuse, prompt);
   const t0 = performance.now();
-  // prefill in batch-sized chunks, injecting each chunk's features into the drafter
   const b = target.batch;
-  for (let off = reuse; off < prompt.length; off += target.nBatch) {
+  if (opts.keep) {
+    const skipped = prompt.length - reuse - opts.keep.filter((k) => k >= reuse).length;
+    prefillKept(target, prompt, opts.keep, reuse, 0, (tokens, pos0) => drafter.onPrefill(tokens, pos0 + skipped));
+  }
+  // prefill in batch-sized chunks, injecting each chunk's features into the drafter
+  for (let off = reuse; !opts.keep && off < prompt.length; off += target.nBatch) {
     const end = Math.min(prompt.length, off + target.nBatch);
     b.clear();
     for (let k = off; k < end; k++) b.add(prompt[k], k, 0, k === prompt.length - 1);
@@ -148,7 +155,7 @@ export async function* generateSpeculative(target: Context, drafter: Drafter, pr
   // a plan whose scratch sequences are in the cache until its commit runs
   let openPlan: TreeBatchPlan | undefined;
   try {
-    while (!done) {
+      while (!done) {
       for (const e of pending.splice(0)) yield e;
       const turn = eventLoop.turn();
       if (turn) await turn;
@@ -281,7 +288,7 @@ export async function* generateSpeculative(target: Context, drafter: Drafter, pr
   }
   // positions < pos are committed in the target and known to the drafter; a step cut short by the
   // end of generation may have left unverified draft cells after them
-  target.truncate(0, pos);
+  target.truncate(0, kvValid < prompt.length ? kvValid : pos);
   for (const e of pending.splice(0)) yield e;
   const tail = out.finish();
   if (tail) yield tail;
@@ -299,7 +306,7 @@ export async function* generateSpeculative(target: Context, drafter: Drafter, pr
     decodeMs,
     tokensPerSecond: tokens.length > 1 && decodeMs > 0 ? ((tokens.length - 1) * 1000) / decodeMs : 0,
     split: { decodeCallsMs: time.verify + time.draft, samplingMs: time.sampling },
-    kvTokens: pos,
+    kvTokens: kvValid < prompt.length ? kvValid : pos,
     spec: {
       drafter: drafter.name,
       mode: treeMode ? "tree" : "chain",
