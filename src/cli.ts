@@ -9,6 +9,7 @@ import { registerPair } from "./cli/pair.js";
 import { registerPull } from "./cli/pull.js";
 import { registerQuantize } from "./cli/quantize.js";
 import { registerRun } from "./cli/run.js";
+import { registerServe } from "./cli/serve.js";
 import { UserError } from "./native/errors.js";
 import { setLogLevel } from "./native/log.js";
 import { VERSION } from "./version.js";
@@ -31,6 +32,7 @@ registerPull(program);
 registerLs(program);
 registerPair(program);
 registerBuildNative(program);
+registerServe(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   if (err instanceof UserError || (err instanceof Error && err.name === "UserError")) {

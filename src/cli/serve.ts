@@ -1,0 +1,153 @@
+// `flint serve`: the HTTP server (OpenAI, Anthropic and Responses APIs) over one model, with
+// speculative decoding on by default.
+import { existsSync } from "node:fs";
+import path from "node:path";
+import type { Command } from "commander";
+import { FlintService } from "../server/service.js";
+import { startServer, type RunningServer } from "../server/server.js";
+import { UserError } from "../native/errors.js";
+import { loadRuntime, planDrafter, type SpecMode } from "../spec/runtime.js";
+import { demoModelPath } from "./demo-model.js";
+import { choice, int } from "./options.js";
+import { resolveModelArg } from "./resolve.js";
+
+const CACHE_TYPES = ["f32", "f16", "bf16", "q8_0", "q4_0"] as const;
+type CacheType = (typeof CACHE_TYPES)[number];
+
+export interface ServeOptions {
+  model?: string;
+  draft?: string;
+  spec: Exclude<SpecMode, "oracle">;
+  budget?: number | "auto";
+  treeK: number;
+  host: string;
+  port: number;
+  ctx?: number;
+  apiKey?: string;
+  alias?: string;
+  gpuLayers: number;
+  cacheTypeK?: CacheType;
+  cacheTypeV?: CacheType;
+  threads?: number;
+  flashAttn: "auto" | "on" | "off";
+  maxQueue: number;
+  cacheSlots: number;
+  cacheMem: number;
+}
+
+function budgetArg(value: string): number | "auto" {
+  return value === "auto" ? "auto" : int(0, 255)(value);
+}
+
+export function registerServe(program: Command): void {
+  program
+    .command("serve")
+    .description("serve a model over HTTP: OpenAI (chat/completions, completions, responses) and Anthropic (messages) APIs")
+    .option("-m, --model <file>", "GGUF model file, or hf:<user>/<repo>[:<quant>] (default: the generated demo model, random weights)")
+    .option("--draft <file>", "drafter GGUF (or hf:...): a DFlash drafter made for --model, or a small model with its vocabulary")
+    .option("--spec <mode>", "speculative decoding: auto (dflash with a dflash --draft, draft-model with another --draft, else ngram; adaptive budget), none, dflash, draft-model, ngram", choice(["none", "dflash", "draft-model", "ngram", "auto"] as const), "auto")
+    .option("--budget <n|auto>", "drafted nodes verified per step; auto = adaptive controller (default: auto with --spec auto, else the drafter's depth)", budgetArg)
+    .option("--tree-k <k>", "DDTree verify from the drafter's top-k per position (1 = chain; needs --flash-attn off)", int(1, 16), 1)
+    .option("--host <addr>", "address to bind (loopback by default; anything else exposes the server to the network)", "127.0.0.1")
+    .option("--port <n>", "port (0 = any free port)", int(0, 65535), 8080)
+    .option("-c, --ctx <n>", "context size in tokens, prompt and output together (default: min(4096, training context))", int(1))
+    .option("--api-key <key>", "require this key (Authorization: Bearer KEY or x-api-key: KEY) on every route but /health; or set FLINT_API_KEY")
+    .option("--alias <name>", "model name reported by /v1/models and in responses (default: the model file name)")
+    .option("--gpu-layers <n>", "layers to offload to the GPU (-1 = all)", int(-1), -1)
+    .option("--cache-type-k <t>", "K cache type", choice(CACHE_TYPES))
+    .option("--cache-type-v <t>", "V cache type", choice(CACHE_TYPES))
+    .option("--threads <n>", "CPU threads (default: all cores)", int(1, 1024))
+    .option("--flash-attn <mode>", "flash attention: auto, on, off", choice(["auto", "on", "off"] as const), "auto")
+    .option("--max-queue <n>", "requests that may wait while one decodes; more get 429", int(0, 100_000), 8)
+    .option("--cache-slots <n>", "conversations kept in host memory besides the live one (prefix cache; 0 = off)", int(0, 64), 2)
+    .option("--cache-mem <MiB>", "host memory the cached conversations may use", int(0), 4096)
+    .action(async (o: ServeOptions) => {
+      await serveCommand(o);
+    });
+}
+
+function modelIdOf(spec: string): string {
+  return spec.startsWith("hf:") ? spec.slice(3) : path.basename(spec);
+}
+
+async function serveCommand(o: ServeOptions): Promise<void> {
+  const apiKey = o.apiKey ?? (process.env.FLINT_API_KEY || undefined);
+  let modelSpec = o.model;
+  if (modelSpec === undefined) {
+    modelSpec = await demoModelPath();
+    process.stderr.write(`flint: no --model given; serving the generated demo model ${modelSpec} (random weights: the text is noise)\n`);
+  }
+  const spec = modelSpec;
+  // local files: refuse a bad flag combination or a mismatched drafter before listening (hf: specs
+  // are resolved, perhaps downloaded, in the background and checked there)
+  if (!spec.startsWith("hf:") && !existsSync(spec)) throw new UserError(`model file not found: ${spec}`);
+  if (!spec.startsWith("hf:") && !o.draft?.startsWith("hf:")) {
+    await planDrafter({ modelPath: spec, draftPath: o.draft, spec: o.spec, treeK: o.treeK, flashAttn: o.flashAttn });
+  }
+  const server: RunningServer = await startServer({
+    host: o.host,
+    port: o.port,
+    apiKey,
+    modelId: o.alias ?? modelIdOf(spec),
+    load: async (metrics) => {
+      const modelPath = o.model === undefined ? spec : await resolveModelArg(spec);
+      const rt = await loadRuntime({
+        modelPath,
+        draftPath: o.draft === undefined ? undefined : await resolveModelArg(o.draft),
+        spec: o.spec,
+        treeK: o.treeK,
+        gpuLayers: o.gpuLayers,
+        ctx: o.ctx,
+        threads: o.threads,
+        flashAttn: o.flashAttn,
+        cacheTypeK: o.cacheTypeK,
+        cacheTypeV: o.cacheTypeV,
+        // requests sample with their own parameters: the host sampler serves them all
+        sampling: "host",
+        greedyOnly: false,
+      });
+      return new FlintService(rt, {
+        modelId: o.alias ?? modelIdOf(spec),
+        maxQueue: o.maxQueue,
+        cacheSlots: o.cacheSlots,
+        cacheBytes: o.cacheMem * 1024 * 1024,
+        budget: o.budget ?? (o.spec === "auto" ? "auto" : undefined),
+        metrics,
+      });
+    },
+  });
+  process.stderr.write(`flint: listening on ${server.url}\n`);
+  if (!isLoopback(server.host) && !apiKey) process.stderr.write(`flint: warning: ${server.host} is reachable from the network and no --api-key is set\n`);
+
+  let stopping = false;
+  server.ready.then(
+    (s) => process.stderr.write(`flint: model loaded (context ${s.contextSize} tokens${s.drafterName ? `, drafter ${s.drafterName}` : ""}); serving "${s.modelId}"\n`),
+    (err: unknown) => {
+      if (stopping) return;
+      process.stderr.write(`flint: loading the model failed: ${err instanceof Error ? err.message : String(err)}\n`);
+      process.exit(1);
+    },
+  );
+
+  const stop = (signal: string) => {
+    if (stopping) {
+      process.stderr.write(`flint: ${signal} again, exiting now\n`);
+      process.exit(1);
+    }
+    stopping = true;
+    process.stderr.write(`flint: ${signal}: shutting down\n`);
+    server.close().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        process.stderr.write(`flint: shutdown failed: ${String(err)}\n`);
+        process.exit(1);
+      },
+    );
+  };
+  process.on("SIGINT", () => stop("SIGINT"));
+  process.on("SIGTERM", () => stop("SIGTERM"));
+}
+
+function isLoopback(host: string): boolean {
+  return host === "::1" || host.startsWith("127.") || host === "localhost";
+}
