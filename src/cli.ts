@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // The flint command line. Each subcommand lives in src/cli/<name>.ts and registers itself here.
 import { Command } from "commander";
+import { registerBench } from "./cli/bench.js";
 import { registerBuildNative } from "./cli/build-native.js";
 import { registerInspect } from "./cli/inspect.js";
 import { registerLs } from "./cli/ls.js";
@@ -10,6 +11,7 @@ import { registerPull } from "./cli/pull.js";
 import { registerQuantize } from "./cli/quantize.js";
 import { registerRun } from "./cli/run.js";
 import { registerServe } from "./cli/serve.js";
+import { registerTune } from "./cli/tune.js";
 import { UserError } from "./native/errors.js";
 import { setLogLevel } from "./native/log.js";
 import { VERSION } from "./version.js";
@@ -33,6 +35,8 @@ registerLs(program);
 registerPair(program);
 registerBuildNative(program);
 registerServe(program);
+registerBench(program);
+registerTune(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   if (err instanceof UserError || (err instanceof Error && err.name === "UserError")) {

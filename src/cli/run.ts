@@ -1,5 +1,6 @@
 // `flint run`: load a model, generate from a prompt, stream the text (or print one JSON object).
 import { readFileSync } from "node:fs";
+import { freemem } from "node:os";
 import type { Command } from "commander";
 import { generate, generateText, type GenerateEvent, type GenerateResult } from "../engine/generate.js";
 import type { Drafter } from "../spec/drafter.js";
@@ -7,6 +8,11 @@ import { constantProfile } from "../spec/oracle.js";
 import { OracleSpecDrafter, SIMULATED_ACCEPTANCE } from "../spec/oracle-drafter.js";
 import { generateSpeculative, type SpecStats } from "../spec/generate-spec.js";
 import { loadRuntime } from "../spec/runtime.js";
+import { primaryDeviceName } from "../bench/env.js";
+import { resolveTuning } from "../bench/profile.js";
+import { inspectModel } from "../models/inspect.js";
+import { fitForRun } from "../models/memory-fit.js";
+import { DEFAULT_KEEP_RATIO, DEFAULT_PREFILL_THRESHOLD, formatPrefillReport, loadPrefill, PREFILL_COMPRESSION, prefillReport, type PFlash, type PrefillCompression, type PrefillPlan } from "../prefill/pflash.js";
 import { UserError } from "../native/errors.js";
 import { getNative, listDevices } from "../native/index.js";
 import { demoModelPath } from "./demo-model.js";
@@ -25,7 +31,7 @@ interface RunOptions {
   repeatPenalty: number;
   seed?: number;
   gpuLayers: number;
-  ctx?: number;
+  ctx?: number | "auto";
   threads?: number;
   flashAttn: "auto" | "on" | "off";
   cacheTypeK?: "f16" | "q8_0" | "q4_0" | "f32" | "bf16";
@@ -39,6 +45,10 @@ interface RunOptions {
   draft?: string;
   budget?: number | "auto";
   treeK: number;
+  prefillCompression: PrefillCompression;
+  prefillThreshold: number;
+  keepRatio: number;
+  scorer?: string;
 }
 
 const CACHE_TYPES = ["f32", "f16", "bf16", "q8_0", "q4_0"] as const;
@@ -62,7 +72,7 @@ export function registerRun(program: Command): void {
     .option("--repeat-penalty <r>", "repetition penalty (1 = off)", num(0), 1)
     .option("--seed <s>", "sampling seed (default: random)", int(0, 2 ** 32 - 1))
     .option("--gpu-layers <n>", "layers to offload to the GPU (-1 = all)", int(-1), -1)
-    .option("-c, --ctx <n>", "context size (default: min(4096, training context))", int(1))
+    .option("-c, --ctx <n|auto>", "context size (default: min(4096, training context)); auto = the largest that fits the free device memory, up to the training context", (v: string) => (v === "auto" ? ("auto" as const) : int(1)(v)))
     .option("--threads <n>", "CPU threads (default: all cores)", int(1, 1024))
     .option("--flash-attn <mode>", "flash attention: auto, on, off", choice(["auto", "on", "off"] as const), "auto")
     .option("--cache-type-k <t>", "K cache type", choice(CACHE_TYPES))
@@ -75,9 +85,13 @@ export function registerRun(program: Command): void {
     .option("--draft <file>", "drafter GGUF (or hf:...): a DFlash drafter made for --model, or a small model with its vocabulary")
     .option("--budget <n|auto>", "drafted nodes verified per step: chain depth, or DDTree nodes with --tree-k; auto = adaptive controller, which also falls back to plain decoding (default: the drafter's depth; auto with --spec auto)", budgetArg)
     .option("--tree-k <k>", "DDTree verify from the drafter's top-k per position (1 = chain; attention-only targets; needs --flash-attn off)", int(1, 16), 1)
+    .option("--prefill-compression <mode>", "PFlash speculative prefill (lossy): off; auto = prompts of at least --prefill-threshold tokens when --scorer is given; always", choice(PREFILL_COMPRESSION), "auto")
+    .option("--prefill-threshold <n>", "PFlash auto: compress prompts of at least this many tokens", int(1), DEFAULT_PREFILL_THRESHOLD)
+    .option("--keep-ratio <r>", "PFlash: fraction of 32-token prompt chunks the target evaluates (head and tail chunks always)", num(0, 1), DEFAULT_KEEP_RATIO)
+    .option("--scorer <file>", "PFlash scorer GGUF (or hf:...): a small qwen3-architecture model, e.g. Qwen3-0.6B")
     .option("--json", "print one JSON object with text and timings instead of streaming")
-    .action(async (o: RunOptions) => {
-      await runCommand(o);
+    .action(async (o: RunOptions, cmd: Command) => {
+      await runCommand(o, cmd.getOptionValueSource("treeK") === "cli");
     });
 }
 
@@ -94,7 +108,7 @@ function readPrompt(o: RunOptions): string {
   return o.prompt;
 }
 
-async function runCommand(o: RunOptions): Promise<void> {
+async function runCommand(o: RunOptions, treeKExplicit = false): Promise<void> {
   const promptText = readPrompt(o);
   let modelPath = o.model === undefined ? undefined : await resolveModelArg(o.model);
   if (modelPath === undefined) {
@@ -103,20 +117,64 @@ async function runCommand(o: RunOptions): Promise<void> {
   }
   const greedy = o.temperature <= 0 && o.repeatPenalty === 1;
   if (o.spec === "oracle" && o.temperature > 0) throw new UserError("--spec oracle simulates acceptance of the greedy continuation: use --temperature 0");
-  const rt = await loadRuntime({
+  // the scorer is checked and loaded first: a bad --scorer fails before the target is loaded
+  const pflash: PFlash | undefined = await loadPrefill(
+    {
+      compression: o.prefillCompression,
+      threshold: o.prefillThreshold,
+      keepRatio: o.keepRatio,
+      scorer: o.scorer === undefined ? undefined : await resolveModelArg(o.scorer),
+      scorerDevice: o.gpuLayers === 0 ? "cpu" : "auto",
+      threads: o.threads,
+    },
     modelPath,
-    draftPath: o.draft === undefined ? undefined : await resolveModelArg(o.draft),
-    spec: o.spec,
-    treeK: o.treeK,
-    gpuLayers: o.gpuLayers,
-    ctx: o.ctx,
-    threads: o.threads,
-    flashAttn: o.flashAttn,
-    cacheTypeK: o.cacheTypeK,
-    cacheTypeV: o.cacheTypeV,
-    sampling: o.sampling,
-    greedyOnly: greedy,
-  });
+  );
+  const draftPath = o.draft === undefined ? undefined : await resolveModelArg(o.draft);
+  if (o.budget === undefined && draftPath !== undefined) {
+    // a tuned profile for this pair on this device (flint tune), else the GPU family's built-in tree budget
+    const t = resolveTuning({ modelPath, draftPath, spec: o.spec, treeK: o.treeK, treeKExplicit, flashAttn: o.flashAttn, device: primaryDeviceName(o.gpuLayers) });
+    if (t.budget !== undefined) {
+      o.budget = t.budget;
+      o.treeK = t.treeK ?? o.treeK;
+      process.stderr.write(`${t.message}\n`);
+    }
+  }
+  let rt: Awaited<ReturnType<typeof loadRuntime>>;
+  try {
+    // memory fit: --ctx auto picks the largest context that fits; a context that cannot fit is refused
+    // (GPU) or warned about, naming what would fit
+    // (an unreadable file is left to the loader, whose message names the problem)
+    const [ti, di] = await Promise.all([inspectModel(modelPath), draftPath === undefined ? undefined : inspectModel(draftPath)].map((p) => p?.catch(() => undefined)));
+    const fit =
+      ti === undefined
+        ? { ctx: o.ctx === "auto" ? undefined : o.ctx, notes: [] }
+        : fitForRun({
+            target: ti,
+            draft: di,
+            ctx: o.ctx,
+            run: { cacheTypeK: o.cacheTypeK, cacheTypeV: o.cacheTypeV, flashAttn: o.flashAttn !== "off" && o.treeK <= 1, gpuLayers: o.gpuLayers },
+            devices: listDevices(),
+            hostAvailable: freemem(),
+          });
+    for (const line of fit.notes) process.stderr.write(`${line}\n`);
+    rt = await loadRuntime({
+      modelPath,
+      draftPath,
+      spec: o.spec,
+      treeK: o.treeK,
+      gpuLayers: o.gpuLayers,
+      ctx: fit.ctx,
+      threads: o.threads,
+      flashAttn: o.flashAttn,
+      cacheTypeK: o.cacheTypeK,
+      cacheTypeV: o.cacheTypeV,
+      sampling: o.sampling,
+      greedyOnly: greedy,
+    });
+  } catch (err) {
+    pflash?.free();
+    throw err;
+  }
   const { model, ctx, tree } = rt;
   let drafter: Drafter | undefined = rt.drafter;
   try {
@@ -128,11 +186,13 @@ async function runCommand(o: RunOptions): Promise<void> {
     }
   } catch (err) {
     rt.free();
+    pflash?.free();
     throw err;
   }
   const loadMs = rt.loadMs;
   try {
     const prompt = model.vocab.tokenize(promptText);
+    const plan: PrefillPlan | undefined = pflash?.plan(model, prompt);
     const abort = new AbortController();
     const onSigint = () => abort.abort();
     process.once("SIGINT", onSigint);
@@ -149,6 +209,7 @@ async function runCommand(o: RunOptions): Promise<void> {
       signal: abort.signal,
       budget: o.budget ?? (o.spec === "auto" ? ("auto" as const) : undefined),
       shape: tree ? ("tree" as const) : ("chain" as const),
+      keep: plan?.keep,
     };
     const it: AsyncGenerator<GenerateEvent, GenerateResult & { spec?: SpecStats }> = drafter
       ? generateSpeculative(ctx, drafter, prompt, genOpts)
@@ -163,6 +224,9 @@ async function runCommand(o: RunOptions): Promise<void> {
       if (!o.json && r.value.text) process.stdout.write(r.value.text);
     }
     process.off("SIGINT", onSigint);
+    const prefill = plan ? prefillReport(plan, result) : undefined;
+    // PFlash is lossy: say so whenever it ran, in --json too
+    if (prefill) process.stderr.write(formatPrefillReport(prefill) + "\n");
     if (o.json) {
       const out = {
         text: result.text,
@@ -175,6 +239,7 @@ async function runCommand(o: RunOptions): Promise<void> {
         split: { decodeCallsMs: round(result.split.decodeCallsMs), samplingMs: round(result.split.samplingMs) },
         stopReason: result.stopReason,
         sampling: ctx.deviceGreedy ? "device" : "host",
+        ...(prefill ? { prefill } : {}),
         ...(result.spec ? { spec: result.spec.drafter === "oracle" ? { ...result.spec, note: SIMULATED_ACCEPTANCE } : result.spec } : {}),
         tokenIds: result.tokens,
         model: { path: modelPath, architecture: model.info.architecture, ftype: model.info.ftype, params: model.info.nParams },
@@ -192,6 +257,7 @@ async function runCommand(o: RunOptions): Promise<void> {
   } finally {
     if (drafter !== rt.drafter) drafter?.free();
     rt.free();
+    pflash?.free();
   }
 }
 

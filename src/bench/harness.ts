@@ -1,0 +1,250 @@
+// What the benchmark suites share: one loaded target (and drafter model), the contexts each decoding
+// mode needs, the drafters bound to them, one timed greedy generation, and the near-tie rule that
+// decides whether a speculative output differs from plain decoding for a real reason.
+//
+// Contexts: "main" is what `flint run` makes (flash attention as asked, greedy picks on the device
+// on a GPU); "tree" is the unified-KV, flash-attention-off context DDTree verify needs (see
+// src/spec/generate-spec.ts), and it has its own plain-decoding reference because its kernels differ.
+import { Context } from "../engine/context.js";
+import { generate, type GenerateResult } from "../engine/generate.js";
+import { Model } from "../engine/model.js";
+import type { CacheType } from "../native/context.js";
+import { UserError } from "../native/errors.js";
+import { listDevices } from "../native/index.js";
+import { inspectModel } from "../models/inspect.js";
+import { checkPair } from "../models/pairing.js";
+import { DFlashDrafter } from "../spec/dflash-drafter.js";
+import { DraftModelDrafter } from "../spec/draft-model-drafter.js";
+import type { Drafter } from "../spec/drafter.js";
+import { generateSpeculative, type SpecStats } from "../spec/generate-spec.js";
+import { NgramDrafter } from "../spec/ngram-drafter.js";
+import { constantProfile } from "../spec/oracle.js";
+import { OracleSpecDrafter } from "../spec/oracle-drafter.js";
+
+/** DESIGN.md's rule: at the first divergence, plain decoding's top-2 logits are within this */
+export const NEAR_TIE = 5e-3;
+export const NEAR_TIE_RULE = `at the first differing token, plain decoding's top-2 logits are within ${NEAR_TIE} (batched verify and single-token decode round differently); such runs are counted, not failed`;
+
+export type DrafterKind = "none" | "ngram" | "dflash" | "draft-model" | "oracle";
+export type Shape = "ar" | "chain" | "tree";
+
+export interface ModeDef {
+  mode: string;
+  label: string;
+  drafter: DrafterKind;
+  shape: Shape;
+  /** drafted nodes per step; "auto" = the adaptive controller; undefined = the drafter's depth */
+  budget?: number | "auto";
+  treeK: number;
+  /** oracle: simulated mean accepted length */
+  oracleAl?: number;
+  simulated: boolean;
+  /** the context family (default: "tree" for tree shapes, else "main"); plain decoding on the tree
+   *  context is the reference of the tree modes */
+  family?: "main" | "tree";
+}
+
+export interface HarnessOptions {
+  modelPath: string;
+  draftPath?: string;
+  gpuLayers: number;
+  threads?: number;
+  ctx?: number;
+  flashAttn: "auto" | "on" | "off";
+  cacheTypeK?: CacheType;
+  cacheTypeV?: CacheType;
+  /** where greedy tokens are picked in the main context (as `flint run --sampling`) */
+  sampling: "auto" | "host" | "device";
+}
+
+export interface RunResult {
+  tokens: number[];
+  decodeMs: number;
+  promptMs: number;
+  split: GenerateResult["split"];
+  spec?: SpecStats;
+}
+
+export class Harness {
+  readonly target: Model;
+  readonly draft?: Model;
+  readonly draftKind?: "dflash" | "draft-model";
+  readonly onGpu: boolean;
+  readonly recurrent: boolean;
+  private readonly o: HarnessOptions;
+  private contexts = new Map<string, Context>();
+  private drafters = new Map<string, Drafter>();
+
+  private constructor(o: HarnessOptions, target: Model, draft: Model | undefined, draftKind: "dflash" | "draft-model" | undefined) {
+    this.o = o;
+    this.target = target;
+    this.draft = draft;
+    this.draftKind = draftKind;
+    this.onGpu = o.gpuLayers !== 0 && listDevices().some((d) => d.type === "gpu" || d.type === "igpu");
+    this.recurrent = target.info.isHybrid || target.info.isRecurrent;
+  }
+
+  get options(): Readonly<HarnessOptions> {
+    return this.o;
+  }
+
+  /** Checks the pair from GGUF metadata, then loads both models. */
+  static async open(o: HarnessOptions): Promise<Harness> {
+    let draftKind: "dflash" | "draft-model" | undefined;
+    if (o.draftPath !== undefined) {
+      const [ti, di] = await Promise.all([inspectModel(o.modelPath, { tokens: true }), inspectModel(o.draftPath, { tokens: true })]);
+      draftKind = di.architecture === "dflash" ? "dflash" : "draft-model";
+      const check = checkPair(ti, di, draftKind);
+      if (!check.ok) throw new UserError(`${o.draftPath} cannot draft for ${o.modelPath}: ${check.errors.join("; ")}`);
+    }
+    const target = Model.load(o.modelPath, { gpuLayers: o.gpuLayers });
+    let draft: Model | undefined;
+    try {
+      if (o.draftPath !== undefined) draft = Model.load(o.draftPath, { gpuLayers: o.gpuLayers });
+    } catch (err) {
+      target.free();
+      throw err;
+    }
+    return new Harness(o, target, draft, draftKind);
+  }
+
+  /** The modes this pair supports (the decode suite runs all of them unless told otherwise). */
+  availableModes(opts: { treeK: number; treeBudget: number; oracleAl: number }): ModeDef[] {
+    const m: ModeDef[] = [
+      { mode: "ar", label: "plain (AR)", drafter: "none", shape: "ar", treeK: 1, simulated: false },
+      { mode: "ngram", label: "ngram chain 8", drafter: "ngram", shape: "chain", budget: 8, treeK: 1, simulated: false },
+      { mode: "ngram-auto", label: "ngram auto", drafter: "ngram", shape: "chain", budget: "auto", treeK: 1, simulated: false },
+    ];
+    if (this.draftKind === "dflash") {
+      const depth = this.dflashDepth();
+      m.push({ mode: "dflash-chain", label: `dflash chain ${depth}`, drafter: "dflash", shape: "chain", budget: depth, treeK: 1, simulated: false });
+      m.push({ mode: "dflash-auto", label: "dflash auto", drafter: "dflash", shape: "chain", budget: "auto", treeK: 1, simulated: false });
+      if (!this.recurrent) {
+        m.push({ mode: "ddtree", label: `ddtree k${opts.treeK} b${opts.treeBudget}`, drafter: "dflash", shape: "tree", budget: opts.treeBudget, treeK: opts.treeK, simulated: false });
+      }
+    }
+    if (this.draftKind === "draft-model") {
+      m.push({ mode: "draft-model", label: "draft model chain 8", drafter: "draft-model", shape: "chain", budget: 8, treeK: 1, simulated: false });
+    }
+    m.push({ mode: "oracle", label: `oracle AL ${opts.oracleAl}`, drafter: "oracle", shape: "chain", budget: 15, treeK: 1, oracleAl: opts.oracleAl, simulated: true });
+    return m;
+  }
+
+  /** DFlash drafter depth: block size - 1 (read from a drafter instance). */
+  dflashDepth(): number {
+    if (this.draftKind !== "dflash") return 0;
+    return this.drafterFor({ mode: "", label: "", drafter: "dflash", shape: "chain", treeK: 1, simulated: false }, []).maxDepth;
+  }
+
+  /** "main" or "tree": the context family a mode runs in (and its plain reference). */
+  family(m: Pick<ModeDef, "shape" | "family">): "main" | "tree" {
+    return m.family ?? (m.shape === "tree" ? "tree" : "main");
+  }
+
+  context(family: "main" | "tree" | "main-host"): Context {
+    let c = this.contexts.get(family);
+    if (c) return c;
+    if (family === "main-host" && !this.context("main").deviceGreedy) return this.context("main");
+    const o = this.o;
+    c = Context.create(this.target, {
+      ctx: o.ctx,
+      threads: o.threads,
+      cacheTypeK: o.cacheTypeK,
+      cacheTypeV: o.cacheTypeV,
+      rsSeq: this.recurrent && family !== "tree" ? 16 : undefined,
+      ...(family === "tree"
+        ? { kvUnified: true, flashAttn: "off" as const }
+        : { flashAttn: o.flashAttn, deviceGreedy: family === "main" && (o.sampling === "device" || (o.sampling === "auto" && this.onGpu)) }),
+    });
+    this.contexts.set(family, c);
+    return c;
+  }
+
+  /** The drafter of a mode (cached per kind and context), or a fresh oracle for this reference. */
+  drafterFor(m: ModeDef, reference: ArrayLike<number>): Drafter {
+    if (m.drafter === "oracle") {
+      const ctx = this.context("main");
+      return new OracleSpecDrafter(reference, constantProfile(m.oracleAl ?? 4, 15), ctx.nVocab, { maxDepth: 15 });
+    }
+    const key = `${m.drafter}:${m.shape === "tree" ? m.treeK : 1}`;
+    let d = this.drafters.get(key);
+    if (d) return d;
+    const ctx = this.context(this.family(m));
+    const threads = this.o.threads;
+    if (m.drafter === "ngram") d = new NgramDrafter();
+    else if (m.drafter === "dflash") {
+      if (this.draftKind !== "dflash" || !this.draft) throw new UserError("this mode needs a dflash drafter (--draft)");
+      d = new DFlashDrafter(ctx, this.draft, { topK: m.shape === "tree" ? m.treeK : 1, threads, deviceArgmax: ctx.deviceGreedy });
+    } else if (m.drafter === "draft-model") {
+      if (this.draftKind !== "draft-model" || !this.draft) throw new UserError("this mode needs a draft model (--draft)");
+      d = new DraftModelDrafter(ctx, this.draft, { threads });
+    } else throw new Error(`no drafter for mode ${m.mode}`);
+    this.drafters.set(key, d);
+    return d;
+  }
+
+  /** One greedy generation of exactly `maxTokens` tokens (end-of-generation ignored). */
+  async run(m: ModeDef, prompt: Int32Array, maxTokens: number, reference: ArrayLike<number> = []): Promise<RunResult> {
+    const ctx = this.context(this.family(m));
+    const base = { maxTokens, temperature: 0, ignoreEog: true };
+    if (m.drafter === "none") {
+      const r = await drain(generate(ctx, prompt, base));
+      return { tokens: r.tokens, decodeMs: r.decodeMs, promptMs: r.promptMs, split: r.split };
+    }
+    const drafter = this.drafterFor(m, reference);
+    try {
+      const r = await drain(generateSpeculative(ctx, drafter, prompt, { ...base, budget: m.budget, shape: m.shape === "tree" ? "tree" : "chain" }));
+      return { tokens: r.tokens, decodeMs: r.decodeMs, promptMs: r.promptMs, split: r.split, spec: r.spec };
+    } finally {
+      if (m.drafter === "oracle") drafter.free();
+    }
+  }
+
+  /**
+   * Plain decoding's top-2 logit gap at generated token `index`, replaying the reference `tokens`
+   * token by token exactly as plain decoding computed them (on a context of the same family that
+   * returns logits).
+   */
+  gapAt(family: "main" | "tree", prompt: Int32Array, tokens: ArrayLike<number>, index: number): number {
+    const ctx = this.context(family === "main" ? "main-host" : "tree");
+    ctx.truncate(0, 0);
+    let logits = ctx.prefill(prompt);
+    for (let j = 0; j < index; j++) logits = ctx.step(tokens[j], prompt.length + j);
+    return top2Gap(logits);
+  }
+
+  free(): void {
+    for (const d of this.drafters.values()) d.free();
+    this.drafters.clear();
+    for (const c of this.contexts.values()) c.free();
+    this.contexts.clear();
+    this.draft?.free();
+    this.target.free();
+  }
+}
+
+export function top2Gap(logits: ArrayLike<number>): number {
+  let a = -Infinity;
+  let b = -Infinity;
+  for (let i = 0; i < logits.length; i++) {
+    const v = logits[i];
+    if (v > a) {
+      b = a;
+      a = v;
+    } else if (v > b) b = v;
+  }
+  return a - b;
+}
+
+/** The first index where two token lists differ (-1 when equal; a shorter list differs at its end). */
+export function firstDivergence(a: ArrayLike<number>, b: ArrayLike<number>, n = Math.max(a.length, b.length)): number {
+  for (let i = 0; i < n; i++) if (a[i] !== b[i]) return i;
+  return -1;
+}
+
+async function drain<T>(it: AsyncGenerator<unknown, T>): Promise<T> {
+  for (;;) {
+    const r = await it.next();
+    if (r.done) return r.value;
+  }
+}

@@ -1,0 +1,67 @@
+// Single suites outside smoke: decode with a draft-model drafter and a mode filter, niah alone (no
+// shared harness), the baseline section when LLAMA_BIN_DIR is unset, and a failing equality check.
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { describe, expect, it } from "vitest";
+import { runBench } from "../../src/bench/bench.js";
+import { Harness } from "../../src/bench/harness.js";
+import { runDecodeSuite, encodePrompts } from "../../src/bench/decode.js";
+import { benchProgress } from "../../src/bench/progress.js";
+import { loadPrompts } from "../../src/bench/prompts.js";
+import { tinyModelPath } from "../helpers/models.js";
+
+const dir = mkdtempSync(path.join(tmpdir(), "flint-bench-suites-"));
+
+describe("bench suites", () => {
+  it("decode with a draft model (the target drafting for itself) and --modes: plain + the chosen modes", async () => {
+    const t = await tinyModelPath();
+    const { results } = await runBench({ suite: "decode", model: t, draft: t, prompts: "chat", limit: 2, tokens: 12, modes: ["draft-model", "oracle"], gpuLayers: 0, threads: 1, out: path.join(dir, "decode"), quiet: true, env: {} });
+    expect(results.ok).toBe(true);
+    expect(results.decode!.modes.map((m) => m.mode)).toEqual(["ar", "draft-model", "oracle"]);
+    const dm = results.decode!.modes.find((m) => m.mode === "draft-model")!;
+    // a random tiny model is rarely confident enough (0.3) to draft: only the counts are checked
+    expect(dm.drafter).toBe("draft-model");
+    expect(dm.meanAcceptedLength).toBeGreaterThanOrEqual(1);
+    expect(dm.equality.compared).toBe(2);
+    expect(dm.equality.mismatches).toBe(0);
+    expect(results.baseline).toBeUndefined();
+    await expect(runBench({ suite: "decode", model: t, prompts: "chat", limit: 1, tokens: 4, modes: ["ddtree"], gpuLayers: 0, threads: 1, out: path.join(dir, "x"), quiet: true, env: {} })).rejects.toThrow(/unknown or unavailable decode modes: ddtree/);
+  });
+
+  it("--baseline llama without LLAMA_BIN_DIR records why it did not run", async () => {
+    const t = await tinyModelPath();
+    const { results } = await runBench({ suite: "decode", model: t, prompts: "math", limit: 1, tokens: 6, modes: ["ngram"], baseline: "llama", gpuLayers: 0, threads: 1, out: path.join(dir, "base"), quiet: true, env: {} });
+    expect(results.baseline).toEqual({ ran: false, skipped: "LLAMA_BIN_DIR is not set" });
+    expect(results.notes).toContain("llama.cpp baseline not run: LLAMA_BIN_DIR is not set.");
+  });
+
+  it("niah alone runs runNiah with the scorer and reports needle-kept and TTFT rows", async () => {
+    const t = await tinyModelPath();
+    const { results } = await runBench({ suite: "niah", model: t, scorer: t, niahContexts: [256], niahTrials: 1, keepRatio: 0.5, gpuLayers: 0, threads: 1, out: path.join(dir, "niah"), quiet: true, env: {} });
+    expect(results.niah?.available).toBe(true);
+    expect(results.rows.map((r) => `${r.metric}:${r.mode}`)).toEqual(["retrieval_rate:full", "retrieval_rate:pflash", "needle_kept_rate:pflash", "ttft_ms:pflash"]);
+    expect(results.decode).toBeUndefined();
+  });
+
+  it("a speculative output that differs from plain decoding at a clear margin fails the run", async () => {
+    const h = await Harness.open({ modelPath: await tinyModelPath(), gpuLayers: 0, threads: 1, flashAttn: "auto", sampling: "host" });
+    try {
+      const { encoded } = encodePrompts(h, loadPrompts("coding", 1), 24, h.context("main").nCtx);
+      // a broken "drafter" mode: plain decoding whose recorded tokens are then tampered with
+      const realRun = h.run.bind(h);
+      h.run = async (m, p, n, ref) => {
+        const r = await realRun(m, p, n, ref);
+        if (m.mode === "broken") r.tokens = r.tokens.map((x, i) => (i === 3 ? (x + 1) % 1000 : x));
+        return r;
+      };
+      const d = await runDecodeSuite(h, { prompts: encoded, tokens: 8, modes: [{ mode: "broken", label: "broken", drafter: "none", shape: "chain", treeK: 1, simulated: false }], progress: benchProgress(process.stderr, {}, true) });
+      expect(d.failures).toHaveLength(1);
+      expect(d.failures[0]).toMatch(/^broken on coding-py-rle: token 3 is \d+, plain decoding chose \d+ \(top-2 gap/);
+      expect(d.section.modes[1].equality).toEqual({ compared: 1, equal: 0, nearTies: 0, mismatches: 1 });
+      expect(d.section.divergences[0]).toMatchObject({ index: 3, nearTie: false });
+    } finally {
+      h.free();
+    }
+  });
+});
