@@ -10,25 +10,37 @@ const plainFaOff = median(by("none-fa-off").map((r) => r.tokensPerSecond));
 const ref = by("none-1")[0]?.tokenIds;
 // trees run without flash attention; their reference is plain decoding with the same kernels
 const refFaOff = by("none-fa-off")[0]?.tokenIds;
+const plainStepMs = plain ? 1000 / plain : null;
 const rows = runs.map((r) => {
   const s = r.spec;
+  const per = s ? { draft: s.timeMs.draft / s.steps, verify: s.timeMs.verify / s.steps, bookkeeping: s.timeMs.bookkeeping / s.steps, sampling: s.timeMs.sampling / s.steps } : undefined;
+  // the best a speculative step could do with the measured draft and verify costs: AL tokens per
+  // (draft + verify); bookkeeping, sampling and JS are what separate the run from it
+  const ideal = s && s.arSteps === 0 && per.draft + per.verify > 0 ? (s.meanAcceptedLength * 1000) / (per.draft + per.verify) : null;
   return {
     label: r.label,
     tokensPerSecond: r.tokensPerSecond,
     ratioToPlain: r.tokensPerSecond && plain ? r.tokensPerSecond / (r.label.startsWith("tree") ? plainFaOff : plain) : null,
     sameTokensAsPlain: r.tokenIds && ref ? JSON.stringify(r.tokenIds) === JSON.stringify(r.label.startsWith("tree") || r.label === "none-fa-off" ? refFaOff : ref) : null,
-    meanAcceptedLength: s?.meanAcceptedLength ?? r.draftAccepted,
+    meanAcceptedLength: s?.meanAcceptedLength,
+    draftN: r.draftN,
+    draftAccepted: r.draftAccepted,
     steps: s?.steps,
     arSteps: s?.arSteps,
-    msPerStep: s ? { draft: s.timeMs.draft / s.steps, verify: s.timeMs.verify / s.steps, bookkeeping: s.timeMs.bookkeeping / s.steps, sampling: s.timeMs.sampling / s.steps } : undefined,
+    msPerStep: per,
+    verifyCostInPlainSteps: per && plainStepMs && s.arSteps === 0 ? per.verify / plainStepMs : undefined,
+    idealTokPerSec: ideal,
+    ratioToIdeal: ideal && r.tokensPerSecond ? r.tokensPerSecond / ideal : undefined,
   };
 });
 const out = {
   suite: "spec-decode",
   date: new Date().toISOString(),
-  command: "bash .device/remote.sh bash bench/gpu/spec.sh (PRESET=8b default)",
+  command: `bash .device/remote.sh bash bench/gpu/spec.sh (SET=${process.env.SET ?? "random"}, PRESET=${process.env.PRESET ?? "8b"})`,
+  target: process.env.T ?? null,
+  drafter: process.env.D ?? null,
   gitCommit: process.env.FLINT_GIT_COMMIT ?? "unknown",
-  note: "random-weight target and drafter: drafts are useless, acceptance is ~0; tree runs use --flash-attn off and are compared with plain decoding at --flash-attn off; oracle-* rows are SIMULATED acceptance",
+  note: (process.env.SET === "trained" ? "trained code29m pair (../shared/models): real acceptance" : "random-weight target and drafter: drafts are useless, acceptance is ~0") + "; tree runs use --flash-attn off and are compared with plain decoding at --flash-attn off; oracle-* rows are SIMULATED acceptance; llama-server rows: tok/s, draftN and draftAccepted from its timings",
   plainTokPerSec: plain,
   plainFlashAttnOffTokPerSec: plainFaOff,
   rows,

@@ -4,6 +4,8 @@
 #   2. DFlash chain budgets and DDTree budgets on that pair: verify cost per step vs a plain step;
 #   3. the oracle drafter at mean accepted lengths 4, 6.5 and 9.5 (SIMULATED acceptance);
 #   4. llama.cpp's own DFlash (llama-server --spec-type draft-dflash) on the same pair, for tok/s.
+# SET=trained (with T= and D= naming ../shared/models' code29m pair, carried to the device) runs plain,
+# --spec auto, a DFlash chain and a DDTree on that pair instead (real acceptance), and llama.cpp's DFlash.
 # PRESET=tiny runs it anywhere as a dry run. Results: $OUT/spec.json (and the raw runs in $OUT/spec-runs.jsonl).
 set -uo pipefail
 OUT=${OUT:-/tmp/flint-out}
@@ -11,8 +13,10 @@ W=/tmp/flint-gpu
 PRESET=${PRESET:-8b}
 mkdir -p "$W" "$OUT"
 log() { echo "[$(date +%T)] $*" | tee -a "$OUT/spec-log.txt"; }
-T="$W/$PRESET-q4_k_m.gguf"
-D="$W/$PRESET-dflash.gguf"
+SET=${SET:-random}
+T=${T:-$W/$PRESET-q4_k_m.gguf}
+D=${D:-$W/$PRESET-dflash.gguf}
+N=${N:-128}
 P=$'def fibonacci(n):\n    if n < 2:\n        return n\n'
 if [ ! -f "$T" ]; then
   node dist/cli.js make-model --arch qwen3 --preset "$PRESET" --seed 1 --out "$W/$PRESET-f16.gguf" >> "$OUT/spec-log.txt" 2>&1
@@ -24,18 +28,27 @@ RUNS="$OUT/spec-runs.jsonl"; : > "$RUNS"
 run() { # label, flint run args...
   local label=$1; shift
   local out
-  out=$(node dist/cli.js run --model "$T" --prompt "$P" -n 128 --temperature 0 --ignore-eos --json "$@" 2>>"$OUT/spec-log.txt") || { log "FAILED $label"; return; }
+  out=$(node dist/cli.js run --model "$T" --prompt "$P" -n "$N" --temperature 0 --ignore-eos --json "$@" 2>>"$OUT/spec-log.txt") || { log "FAILED $label"; return; }
   LABEL="$label" RESULT="$out" node -e 'const d=JSON.parse(process.env.RESULT);console.log(JSON.stringify({label:process.env.LABEL,tokensPerSecond:d.tokensPerSecond,decodeMs:d.decodeMs,tokens:d.tokens,sampling:d.sampling,spec:d.spec??null,tokenIds:d.tokenIds}))' >> "$RUNS"
   log "$label: $(tail -1 "$RUNS" | cut -c1-160)"
 }
-for i in 1 2; do run "none-$i"; done
-for i in 1 2; do run "auto-dflash-$i" --spec auto --draft "$D"; done
-for b in 1 4 8 15; do run "chain-$b" --spec dflash --draft "$D" --budget $b; done
-run "none-fa-off" --flash-attn off
-for b in 8 16 32 64; do run "tree-$b" --spec dflash --draft "$D" --tree-k 4 --budget $b; done
-# simulated acceptance: the oracle proposes the target's own greedy continuation, spoiled at drawn depths
-for al in 4 6.5 9.5; do run "oracle-al$al" --spec oracle --oracle-al $al --budget 15; done
-for i in 3 4; do run "none-$i"; done
+if [ "$SET" = trained ]; then
+  for i in 1 2; do run "none-$i"; done
+  for i in 1 2; do run "auto-dflash-$i" --spec auto --draft "$D"; done
+  for b in 4 15; do run "chain-$b" --spec dflash --draft "$D" --budget $b; done
+  run "none-fa-off" --flash-attn off
+  for b in 16 64; do run "tree-$b" --spec dflash --draft "$D" --tree-k 4 --budget $b --flash-attn off; done
+  for i in 3 4; do run "none-$i"; done
+else
+  for i in 1 2; do run "none-$i"; done
+  for i in 1 2; do run "auto-dflash-$i" --spec auto --draft "$D"; done
+  for b in 1 4 8 15; do run "chain-$b" --spec dflash --draft "$D" --budget $b; done
+  run "none-fa-off" --flash-attn off
+  for b in 8 16 32 64 128 256; do run "tree-$b" --spec dflash --draft "$D" --tree-k 4 --budget $b --flash-attn off; done
+  # simulated acceptance: the oracle proposes the target's own greedy continuation, spoiled at drawn depths
+  for al in 4 6.5 9.5; do run "oracle-al$al" --spec oracle --oracle-al $al --budget 15; done
+  for i in 3 4; do run "none-$i"; done
+fi
 
 # llama.cpp's own DFlash on the same pair (tok/s from its timings)
 if [ -x "${LLAMA_BIN_DIR:-}/llama-server" ]; then
@@ -44,12 +57,12 @@ if [ -x "${LLAMA_BIN_DIR:-}/llama-server" ]; then
     "$LLAMA_BIN_DIR/llama-server" -m "$T" -ngl 99 -fa on -c 4096 -np 1 --host 127.0.0.1 --port 8092 "${extra[@]}" > "$W/ls-$mode.log" 2>&1 &
     pid=$!
     for _ in $(seq 1 240); do curl -sf http://127.0.0.1:8092/health > /dev/null 2>&1 && break; sleep 0.5; done
-    body=$(printf '{"prompt":%s,"n_predict":128,"temperature":0,"ignore_eos":true,"return_tokens":true,"cache_prompt":false}' "$(node -e 'console.log(JSON.stringify(process.argv[1]))' "$P")")
+    body=$(printf '{"prompt":%s,"n_predict":'"$N"',"temperature":0,"ignore_eos":true,"return_tokens":true,"cache_prompt":false}' "$(node -e 'console.log(JSON.stringify(process.argv[1]))' "$P")")
     r=$(curl -s http://127.0.0.1:8092/completion -H 'content-type: application/json' -d "$body")
     LABEL="llama-server-$mode" RESULT="$r" node -e 'const d=JSON.parse(process.env.RESULT);console.log(JSON.stringify({label:process.env.LABEL,tokensPerSecond:d.timings?.predicted_per_second,draftN:d.timings?.draft_n,draftAccepted:d.timings?.draft_n_accepted,tokenIds:d.tokens}))' >> "$RUNS" 2>>"$OUT/spec-log.txt"
     log "llama-server $mode: $(tail -1 "$RUNS" | cut -c1-160)"
     kill $pid; wait $pid 2>/dev/null
   done
 fi
-node bench/gpu/spec-summary.mjs "$RUNS" "$OUT/spec.json"
+SET=$SET T=$T D=$D PRESET=$PRESET node bench/gpu/spec-summary.mjs "$RUNS" "$OUT/spec.json"
 log "done"

@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# One device call (through ../shared/device/remote.sh): runs STAGES in order, each with its own
+# script, skipping a stage that would not end before the call's budget (BUDGET_S from now). After
+# each stage it packs everything so far into $OUT/results-$CALL.tgz (the device returns at most 8
+# files), so a call cut short still brings back the stages it finished.
+#   models       random 8b qwen3 (--ctx 135168, Q4_K_M), its random dflash drafter, a 0.6b scorer (F16)
+#   foundation   bench/gpu/foundation.sh      (issue 2: AR decode vs llama-bench, greedy equality)
+#   spec         bench/gpu/spec.sh            (issue 7: random pair, DDTree sweep, oracle)
+#   spec-trained bench/gpu/spec.sh SET=trained on $TRAINED/code29m-* (issue 7: real acceptance)
+#   serve        bench/gpu/serve.sh           (issue 3: flint serve vs llama-server)
+#   pflash       bench/gpu/pflash.sh          (issue 4: TTFT 16K..128K)
+#   report-<p>   bench/gpu/report.sh PARTS=p  (issue 5: flint bench decode|sweep|prefill|niah)
+set -uo pipefail
+OUT=${OUT:-/tmp/flint-out}
+CALL=${CALL:-1}
+R=/tmp/flint-results
+export W=/tmp/flint-gpu
+mkdir -p "$R" "$W" "$OUT"
+export FLINT_GIT_COMMIT=${FLINT_GIT_COMMIT:-$(cat dist/GIT_HEAD 2>/dev/null || git rev-parse HEAD 2>/dev/null || echo unknown)}
+DEADLINE=$(( $(date +%s) + ${BUDGET_S:-540} ))
+log() { echo "[$(date +%T)] $*" | tee -a "$R/session-log.txt"; }
+pack() { tar -czf "$OUT/results-$CALL.tgz" -C "$R" . ; cp "$R/session-log.txt" "$OUT/session-log-$CALL.txt"; }
+est() { case $1 in models) echo 90 ;; foundation) echo 120 ;; spec) echo 150 ;; spec-trained) echo 60 ;; serve) echo 120 ;; pflash) echo 300 ;; report-decode) echo 200 ;; report-sweep) echo 200 ;; report-prefill) echo 200 ;; report-niah) echo 150 ;; *) echo 60 ;; esac; }
+LONG=135168
+T="$W/8b-q4_k_m.gguf"
+log "call $CALL: stages ${STAGES:?set STAGES}; commit $FLINT_GIT_COMMIT; $(nvidia-smi --query-gpu=name,driver_version --format=csv,noheader 2>/dev/null)"
+for st in $STAGES; do
+  left=$(( DEADLINE - $(date +%s) ))
+  if [ "$left" -lt "$(est "$st")" ]; then log "skip $st: ${left}s left, needs ~$(est "$st")s"; continue; fi
+  t0=$(date +%s)
+  case $st in
+    models)
+      if [ ! -f "$T" ]; then
+        node dist/cli.js make-model --arch qwen3 --preset 8b --ctx $LONG --seed 1 --out "$W/8b-f16.gguf" >> "$R/session-log.txt" 2>&1
+        node dist/cli.js quantize "$W/8b-f16.gguf" "$T" Q4_K_M >> "$R/session-log.txt" 2>&1
+        rm -f "$W/8b-f16.gguf"
+      fi
+      # pflash.sh and report.sh look for these names
+      ln -sf "$T" "$W/8b-ctx$LONG-q4_k_m.gguf"
+      [ -f "$W/8b-dflash.gguf" ] || node dist/cli.js make-model --arch dflash --target "$T" --seed 2 --out "$W/8b-dflash.gguf" >> "$R/session-log.txt" 2>&1
+      [ -f "$W/0.6b-scorer-f16.gguf" ] || node dist/cli.js make-model --arch qwen3 --preset 0.6b --ctx $LONG --seed 3 --out "$W/0.6b-scorer-f16.gguf" >> "$R/session-log.txt" 2>&1
+      ls -la "$W" >> "$R/session-log.txt" ;;
+    foundation) OUT="$R/foundation" bash bench/gpu/foundation.sh ;;
+    spec) OUT="$R/spec" bash bench/gpu/spec.sh ;;
+    spec-trained) OUT="$R/spec-trained" SET=trained T="$TRAINED/code29m-q8_0.gguf" D="$TRAINED/code29m-dflash-3l.gguf" N=512 bash bench/gpu/spec.sh ;;
+    serve) OUT="$R/serve" bash bench/gpu/serve.sh ;;
+    pflash) OUT="$R/pflash" bash bench/gpu/pflash.sh ;;
+    report-*) OUT="$R/report" PARTS=${st#report-} bash bench/gpu/report.sh ;;
+    *) log "unknown stage $st" ;;
+  esac > "$R/$st-stdout.txt" 2>&1
+  log "$st: exit $? in $(( $(date +%s) - t0 ))s"
+  pack
+done
+log "call $CALL done"
+pack
