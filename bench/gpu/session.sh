@@ -17,7 +17,7 @@ R=/tmp/flint-results
 export W=/tmp/flint-gpu
 mkdir -p "$R" "$W" "$OUT"
 export FLINT_GIT_COMMIT=${FLINT_GIT_COMMIT:-$(cat dist/GIT_HEAD 2>/dev/null || git rev-parse HEAD 2>/dev/null || echo unknown)}
-DEADLINE=$(( $(date +%s) + ${BUDGET_S:-540} ))
+DEADLINE=${DEADLINE_AT:-$(( $(date +%s) + ${BUDGET_S:-540} ))}
 log() { echo "[$(date +%T)] $*" | tee -a "$R/session-log.txt"; }
 pack() { tar -czf "$OUT/results-$CALL.tgz" -C "$R" . ; cp "$R/session-log.txt" "$OUT/session-log-$CALL.txt"; }
 est() { case $1 in models) echo 90 ;; foundation) echo 120 ;; spec) echo 150 ;; spec-trained) echo 60 ;; serve) echo 120 ;; pflash) echo 300 ;; report-decode) echo 200 ;; report-sweep) echo 200 ;; report-prefill) echo 200 ;; report-niah) echo 150 ;; *) echo 60 ;; esac; }
