@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # One device call (through ../shared/device/remote.sh): runs STAGES in order, each with its own
-# script, skipping a stage that would not end before the call's budget (BUDGET_S from now). After
+# script, skipping a stage that would not end before DEADLINE_AT (epoch s; else BUDGET_S from now). After
 # each stage it packs everything so far into $OUT/results-$CALL.tgz (the device returns at most 8
 # files), so a call cut short still brings back the stages it finished.
 #   models       random 8b qwen3 (--ctx 135168, Q4_K_M), its random dflash drafter, a 0.6b scorer (F16)
