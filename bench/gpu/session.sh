@@ -28,10 +28,13 @@ for st in $STAGES; do
   left=$(( DEADLINE - $(date +%s) ))
   if [ "$left" -lt "$(est "$st")" ]; then log "skip $st: ${left}s left, needs ~$(est "$st")s"; continue; fi
   t0=$(date +%s)
+  # a stage may not outlive the call (timeout signals its whole process group): what it wrote so
+  # far is packed, the stages after it are skipped
+  TO="timeout -k 5 $left"
   case $st in
     models)
       if [ ! -f "$T" ]; then
-        node dist/cli.js make-model --arch qwen3 --preset 8b --ctx $LONG --seed 1 --out "$W/8b-f16.gguf" >> "$R/session-log.txt" 2>&1
+        $TO node dist/cli.js make-model --arch qwen3 --preset 8b --ctx $LONG --seed 1 --out "$W/8b-f16.gguf" >> "$R/session-log.txt" 2>&1
         node dist/cli.js quantize "$W/8b-f16.gguf" "$T" Q4_K_M >> "$R/session-log.txt" 2>&1
         rm -f "$W/8b-f16.gguf"
       fi
@@ -40,15 +43,16 @@ for st in $STAGES; do
       [ -f "$W/8b-dflash.gguf" ] || node dist/cli.js make-model --arch dflash --target "$T" --seed 2 --out "$W/8b-dflash.gguf" >> "$R/session-log.txt" 2>&1
       [ -f "$W/0.6b-scorer-f16.gguf" ] || node dist/cli.js make-model --arch qwen3 --preset 0.6b --ctx $LONG --seed 3 --out "$W/0.6b-scorer-f16.gguf" >> "$R/session-log.txt" 2>&1
       ls -la "$W" >> "$R/session-log.txt" ;;
-    foundation) OUT="$R/foundation" bash bench/gpu/foundation.sh ;;
-    spec) OUT="$R/spec" bash bench/gpu/spec.sh ;;
-    spec-trained) OUT="$R/spec-trained" SET=trained T="$TRAINED/code29m-q8_0.gguf" D="$TRAINED/code29m-dflash-3l.gguf" N=512 bash bench/gpu/spec.sh ;;
-    serve) OUT="$R/serve" bash bench/gpu/serve.sh ;;
-    pflash) OUT="$R/pflash" bash bench/gpu/pflash.sh ;;
-    report-*) OUT="$R/report" PARTS=${st#report-} bash bench/gpu/report.sh ;;
+    foundation) OUT="$R/foundation" $TO bash bench/gpu/foundation.sh ;;
+    spec) OUT="$R/spec" $TO bash bench/gpu/spec.sh ;;
+    spec-trained) OUT="$R/spec-trained" SET=trained T="$TRAINED/code29m-q8_0.gguf" D="$TRAINED/code29m-dflash-3l.gguf" N=512 $TO bash bench/gpu/spec.sh ;;
+    serve) OUT="$R/serve" $TO bash bench/gpu/serve.sh ;;
+    pflash) OUT="$R/pflash" $TO bash bench/gpu/pflash.sh ;;
+    report-*) OUT="$R/report" PARTS=${st#report-} $TO bash bench/gpu/report.sh ;;
     *) log "unknown stage $st" ;;
   esac > "$R/$st-stdout.txt" 2>&1
-  log "$st: exit $? in $(( $(date +%s) - t0 ))s"
+  rc=$?
+  log "$st: exit $rc in $(( $(date +%s) - t0 ))s"
   pack
 done
 log "call $CALL done"

@@ -16,7 +16,8 @@ const rows = runs.map((r) => {
   const per = s ? { draft: s.timeMs.draft / s.steps, verify: s.timeMs.verify / s.steps, bookkeeping: s.timeMs.bookkeeping / s.steps, sampling: s.timeMs.sampling / s.steps } : undefined;
   // the best a speculative step could do with the measured draft and verify costs: AL tokens per
   // (draft + verify); bookkeeping, sampling and JS are what separate the run from it
-  const ideal = s && s.arSteps === 0 && per.draft + per.verify > 0 ? (s.meanAcceptedLength * 1000) / (per.draft + per.verify) : null;
+  const verifyMs = per ? per.verify + (r.sampling === "device" ? per.sampling : 0) : 0;
+  const ideal = s && s.arSteps === 0 && per.draft + verifyMs > 0 ? (s.meanAcceptedLength * 1000) / (per.draft + verifyMs) : null;
   return {
     label: r.label,
     tokensPerSecond: r.tokensPerSecond,
@@ -28,7 +29,8 @@ const rows = runs.map((r) => {
     steps: s?.steps,
     arSteps: s?.arSteps,
     msPerStep: per,
-    verifyCostInPlainSteps: per && plainStepMs && s.arSteps === 0 ? per.verify / plainStepMs : undefined,
+    // with device sampling the wait for the GPU lands in "sampling": the verify's cost is both
+    verifyCostInPlainSteps: per && plainStepMs && s.arSteps === 0 ? (per.verify + (r.sampling === "device" ? per.sampling : 0)) / plainStepMs : undefined,
     idealTokPerSec: ideal,
     ratioToIdeal: ideal && r.tokensPerSecond ? r.tokensPerSecond / ideal : undefined,
   };

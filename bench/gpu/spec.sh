@@ -44,7 +44,7 @@ else
   for i in 1 2; do run "auto-dflash-$i" --spec auto --draft "$D"; done
   for b in 1 4 8 15; do run "chain-$b" --spec dflash --draft "$D" --budget $b; done
   run "none-fa-off" --flash-attn off
-  for b in 8 16 32 64 128 256; do run "tree-$b" --spec dflash --draft "$D" --tree-k 4 --budget $b --flash-attn off; done
+  for b in 8 16 32 64 128 255; do run "tree-$b" --spec dflash --draft "$D" --tree-k 4 --budget $b --flash-attn off; done
   # simulated acceptance: the oracle proposes the target's own greedy continuation, spoiled at drawn depths
   for al in 4 6.5 9.5; do run "oracle-al$al" --spec oracle --oracle-al $al --budget 15; done
   for i in 3 4; do run "none-$i"; done
