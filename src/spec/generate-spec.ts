@@ -178,7 +178,8 @@ export async function* generateSpeculative(target: Context, drafter: Drafter, pr
         const t4 = performance.now();
         time.verify += t3 - t2;
         time.sampling += t4 - t3;
-        controller!.observeAr(t3 - t2);
+        // with device sampling llama_decode only launches the graph; the wait is in sampledToken
+        controller!.observeAr(onDevice ? t4 - t2 : t3 - t2);
         steps++;
         emittedInSteps++;
         if (!emit(tok)) break;
@@ -233,7 +234,7 @@ export async function* generateSpeculative(target: Context, drafter: Drafter, pr
       time.sampling += t4 - t3;
       if (controller && proposal) {
         controller.observeDraft(t1 - ts);
-        controller.observeVerify(plan.nRows, t3 - t2);
+        controller.observeVerify(plan.nRows, onDevice ? t4 - t2 : t3 - t2);
         controller.observeAcceptance(tree, accepted, acceptor.path);
       }
       // a drafted token counts as accepted once it is emitted and generation goes on past it (the
