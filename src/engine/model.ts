@@ -52,10 +52,12 @@ export class Model {
   }
 
   static load(path: string, opts: ModelLoadOptions = {}): Model {
-    if (opts.gpuLayers !== undefined && (!Number.isInteger(opts.gpuLayers) || opts.gpuLayers < -1)) {
-      throw new RangeError(`gpu layers must be an integer >= -1 (-1 = all), got ${opts.gpuLayers}`);
-    }
-    return new Model(NativeModel.load(path, opts));
+    return new Model(NativeModel.load(path, checkLoadOptions(opts)));
+  }
+
+  /** load() without blocking the event loop while the weights are read */
+  static async loadAsync(path: string, opts: ModelLoadOptions = {}): Promise<Model> {
+    return new Model(await NativeModel.loadAsync(path, checkLoadOptions(opts)));
   }
 
   meta(key: string): string | undefined {
@@ -71,4 +73,11 @@ export class Model {
     this.freed = true;
     this.native.free();
   }
+}
+
+function checkLoadOptions(opts: ModelLoadOptions): ModelLoadOptions {
+  if (opts.gpuLayers !== undefined && (!Number.isInteger(opts.gpuLayers) || opts.gpuLayers < -1)) {
+    throw new RangeError(`gpu layers must be an integer >= -1 (-1 = all), got ${opts.gpuLayers}`);
+  }
+  return opts;
 }

@@ -17,6 +17,17 @@ export interface ModelLoadOptions {
 
 const GGUF_MAGIC = 0x46554747; // "GGUF" little-endian
 
+function loadParams(path: string, opts: ModelLoadOptions) {
+  checkGgufFile(path);
+  const params = getNative().llama.llama_model_default_params();
+  if (opts.gpuLayers !== undefined) params.n_gpu_layers = opts.gpuLayers;
+  if (opts.vocabOnly) params.vocab_only = true;
+  if (opts.checkTensors) params.check_tensors = true;
+  if (opts.useMmap === false) params.load_mode = 0;
+  clearRecentLog();
+  return params;
+}
+
 export function checkGgufFile(path: string): void {
   let st;
   try {
@@ -54,15 +65,21 @@ export class NativeModel {
   }
 
   static load(path: string, opts: ModelLoadOptions = {}): NativeModel {
-    checkGgufFile(path);
-    const { llama } = getNative();
-    const params = llama.llama_model_default_params();
-    if (opts.gpuLayers !== undefined) params.n_gpu_layers = opts.gpuLayers;
-    if (opts.vocabOnly) params.vocab_only = true;
-    if (opts.checkTensors) params.check_tensors = true;
-    if (opts.useMmap === false) params.load_mode = 0;
-    clearRecentLog();
-    const ptr = llama.llama_model_load_from_file(path, params);
+    const params = loadParams(path, opts);
+    const ptr = getNative().llama.llama_model_load_from_file(path, params);
+    if (!ptr) throw failure(`failed to load model ${path}`);
+    return new NativeModel(ptr, path);
+  }
+
+  /** load() on a koffi worker thread, so the event loop keeps running while weights are read (a
+   *  server answers /health with 503 meanwhile). libllama's log callback is queued back to the main
+   *  thread by koffi. */
+  static async loadAsync(path: string, opts: ModelLoadOptions = {}): Promise<NativeModel> {
+    const params = loadParams(path, opts);
+    const fn = getNative().llama.llama_model_load_from_file as unknown as {
+      async(path: string, params: unknown, cb: (err: unknown, ptr: Ptr | null) => void): void;
+    };
+    const ptr = await new Promise<Ptr | null>((resolve, reject) => fn.async(path, params, (err, res) => (err ? reject(err) : resolve(res))));
     if (!ptr) throw failure(`failed to load model ${path}`);
     return new NativeModel(ptr, path);
   }

@@ -70,7 +70,7 @@ export async function loadRuntime(o: RuntimeOptions): Promise<Runtime> {
   const { kind, tree } = await planDrafter(o);
   if (o.sampling === "device" && !o.greedyOnly) throw new UserError("--sampling device supports greedy decoding only (--temperature 0, --repeat-penalty 1)");
   const t0 = performance.now();
-  const model = Model.load(o.modelPath, { gpuLayers: o.gpuLayers });
+  const model = await Model.loadAsync(o.modelPath, { gpuLayers: o.gpuLayers });
   // on a GPU the device argmax saves copying and scanning the logits; on a CPU the TS argmax is faster
   const onGpu = o.gpuLayers !== 0 && listDevices().some((d) => d.type === "gpu" || d.type === "igpu");
   // recurrent layers (hybrid targets such as qwen35) cannot drop a rejected tail from their state:
@@ -102,11 +102,11 @@ export async function loadRuntime(o: RuntimeOptions): Promise<Runtime> {
   try {
     if (kind === "ngram") drafter = new NgramDrafter();
     if (kind === "draft-model") {
-      draftModel = Model.load(o.draftPath!, { gpuLayers: o.gpuLayers });
+      draftModel = await Model.loadAsync(o.draftPath!, { gpuLayers: o.gpuLayers });
       drafter = new DraftModelDrafter(ctx, draftModel, { threads: o.threads });
     }
     if (kind === "dflash") {
-      draftModel = Model.load(o.draftPath!, { gpuLayers: o.gpuLayers });
+      draftModel = await Model.loadAsync(o.draftPath!, { gpuLayers: o.gpuLayers });
       drafter = new DFlashDrafter(ctx, draftModel, { topK: o.treeK, threads: o.threads, deviceArgmax: ctx.deviceGreedy });
     }
   } catch (err) {

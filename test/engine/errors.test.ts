@@ -15,6 +15,35 @@ beforeAll(async () => {
   good = await tinyModelPath();
 });
 
+describe("loading off the event loop (Model.loadAsync)", () => {
+  it("keeps the event loop turning while the weights load, and gives the same model", async () => {
+    let turns = 0;
+    let spinning = true;
+    const spin = () => {
+      turns++;
+      if (spinning) setImmediate(spin);
+    };
+    setImmediate(spin);
+    const m = await Model.loadAsync(good, { gpuLayers: 0 });
+    spinning = false;
+    // a synchronous load would hold the loop until it returned: not one turn in between
+    expect(turns).toBeGreaterThan(0);
+    const sync = Model.load(good, { gpuLayers: 0 });
+    expect(m.info).toEqual(sync.info);
+    expect(Array.from(m.vocab.tokenize("hello world"))).toEqual(Array.from(sync.vocab.tokenize("hello world")));
+    m.free();
+    sync.free();
+  });
+
+  it("rejects a truncated file with the same clear error", async () => {
+    const bytes = readFileSync(good);
+    const f = path.join(dir, "truncated-async.gguf");
+    writeFileSync(f, bytes.subarray(0, Math.floor(bytes.length * 0.6)));
+    await expect(Model.loadAsync(f, { gpuLayers: 0 })).rejects.toThrow(/failed to load model .*truncated-async\.gguf/);
+    await expect(Model.loadAsync(path.join(dir, "nope.gguf"))).rejects.toThrow(/model file not found/);
+  });
+});
+
 describe("model loading errors", () => {
   it("missing file", () => {
     expect(() => Model.load(path.join(dir, "nope.gguf"))).toThrow(/model file not found: .*nope\.gguf/);
