@@ -6,7 +6,10 @@ import type { DraftProposal, Drafter } from "../spec/drafter.js";
 export class CountingDrafter implements Drafter {
   private drafted = 0;
   private open = 0;
-  constructor(private readonly inner: Drafter) {}
+  readonly follow?: (on: boolean) => void;
+  constructor(private readonly inner: Drafter) {
+    if (inner.follow) this.follow = (on) => inner.follow!(on);
+  }
   get name() {
     return this.inner.name;
   }

@@ -333,6 +333,14 @@ export class SpecController {
     return bestN;
   }
 
+  /** While plain decoding wins: the plain steps left before the next probe (0 when the next step
+   *  may draft). A drafter that pays to follow the target (DFlash feature capture) can stop following
+   *  until this gets small. */
+  stepsToProbe(): number {
+    if (!this.tAr.known || this.best() !== AR) return 0;
+    return Math.max(0, this.probeGap() - this.arStreak - 1);
+  }
+
   /** AR steps between probes: probeEvery, or more when a probe's waste would exceed maxProbeOverhead */
   probeGap(): number {
     if (!this.tDraft.known || !this.tAr.known) return this.probeEvery;

@@ -30,6 +30,11 @@ export interface Drafter {
    *  target's state for an inactive conversation); empty for drafters that rebuild from the history
    *  in rewind(). */
   saveState(): Uint8Array;
+  /** Optional: whether the drafter follows the target's decodes (default on). While off the loop
+   *  makes no onCommit calls and the drafter's history has a gap; proposals stay valid, only less
+   *  informed. For drafters whose following has a cost in every target step (DFlash's feature
+   *  capture) during long stretches of plain decoding. reset() and rewind() turn it back on. */
+  follow?(on: boolean): void;
   /** Takes back a saveState() copy covering positions [0, nTokens); a rewind() follows as usual. */
   restoreState(data: Uint8Array, nTokens: number): void;
   free(): void;

@@ -9,13 +9,15 @@ import { checkKeep, prefillKept, prepareSampler, TokenEmitter, type GenerateEven
 import { UserError } from "../native/errors.js";
 import { Batch } from "../engine/batch.js";
 import { TreeAcceptor } from "./accept.js";
-import { AR, SpecController } from "./controller.js";
+import { AR, SpecController, type ControllerOptions } from "./controller.js";
 import { DDTreeBuilder } from "./ddtree.js";
 import type { Drafter } from "./drafter.js";
 import { TreeBatchPlanner, type TreeBatchPlan } from "./tree-batch.js";
 
 /** most drafted nodes one verify may carry (a tree's leaves each need a sequence id; libllama has 256) */
 export const MAX_BUDGET = 255;
+/** plain steps before a probe during which a drafter that can stop following the target follows it */
+export const FOLLOW_AHEAD = 32;
 const TREE_BUDGETS = [4, 8, 16, 32, 64] as const;
 
 function controllerOptions(shape: "chain" | "tree", maxDepth: number) {
@@ -27,8 +29,8 @@ function controllerOptions(shape: "chain" | "tree", maxDepth: number) {
 /** The controller generateSpeculative makes for `budget: "auto"`. A caller that serves many requests
  *  (the server) makes one with this and passes it to every request, so what it learned about costs and
  *  acceptance carries over instead of being paid for again at the start of each request. */
-export function createSpecController(drafter: Pick<Drafter, "maxDepth">, shape: "chain" | "tree" = "chain"): SpecController {
-  return new SpecController(controllerOptions(shape, drafter.maxDepth));
+export function createSpecController(drafter: Pick<Drafter, "maxDepth">, shape: "chain" | "tree" = "chain", overrides: Partial<ControllerOptions> = {}): SpecController {
+  return new SpecController({ ...controllerOptions(shape, drafter.maxDepth), ...overrides });
 }
 const EMPTY = new Int32Array(0);
 
@@ -59,6 +61,8 @@ export interface SpecStats {
   budgetMode: "auto" | "fixed";
   /** steps the controller ran as plain decoding (no draft) */
   arSteps: number;
+  /** plain steps the drafter did not follow (DFlash: no feature capture), far from any probe */
+  unfollowedSteps: number;
   timeMs: { draft: number; verify: number; bookkeeping: number; sampling: number; other: number };
 }
 
@@ -152,6 +156,7 @@ export async function* generateSpeculative(target: Context, drafter: Drafter, pr
   let treeMode = false;
   let relayouts = 0;
   let arSteps = 0;
+  let unfollowedSteps = 0;
   // a plan whose scratch sequences are in the cache until its commit runs
   let openPlan: TreeBatchPlan | undefined;
   try {
@@ -168,8 +173,12 @@ export async function* generateSpeculative(target: Context, drafter: Drafter, pr
       ts = performance.now();
       const stepBudget = controller ? controller.choose() : budget;
       if (stepBudget === AR) {
-        // plain decoding, as cheap as generate(): one token, no planner, no draft
+        // plain decoding, as cheap as generate(): one token, no planner, no draft; the drafter
+        // follows only the last FOLLOW_AHEAD steps before a probe
         arSteps++;
+        const follow = !drafter.follow || !controller || controller.stepsToProbe() < FOLLOW_AHEAD;
+        drafter.follow?.(follow);
+        if (!follow) unfollowedSteps++;
         const t2 = performance.now();
         rows = target.step(last, pos);
         const t3 = performance.now();
@@ -183,14 +192,17 @@ export async function* generateSpeculative(target: Context, drafter: Drafter, pr
         steps++;
         emittedInSteps++;
         if (!emit(tok)) break;
-        committedTokens[0] = last;
-        committedRows[0] = 0;
-        drafter.onCommit(committedTokens.subarray(0, 1), pos, committedRows, 1);
+        if (follow) {
+          committedTokens[0] = last;
+          committedRows[0] = 0;
+          drafter.onCommit(committedTokens.subarray(0, 1), pos, committedRows, 1);
+        }
         last = tok;
         pos++;
         time.bookkeeping += performance.now() - t4;
         continue;
       }
+      drafter.follow?.(true);
       const proposal = stepBudget > 0 && room > 0 ? drafter.propose(last, pos, Math.min(drafter.maxDepth, room)) : undefined;
       const t1 = performance.now();
       time.draft += t1 - ts;
@@ -318,6 +330,7 @@ export async function* generateSpeculative(target: Context, drafter: Drafter, pr
       relayouts,
       budgetMode: controller ? "auto" : "fixed",
       arSteps,
+      unfollowedSteps,
       timeMs: time,
     },
   };

@@ -120,6 +120,44 @@ describe("adaptive controller (--budget auto)", () => {
   });
 });
 
+describe("DFlash drafter during plain stretches (follow off far from probes)", () => {
+  let target: Model, draft: Model, ctx: Context, plainCtx: Context, drafter: DFlashDrafter;
+  beforeAll(async () => {
+    target = Model.load(await tinyModelPath(), { gpuLayers: 0 });
+    draft = Model.load(await tinyDrafterPath(), { gpuLayers: 0 });
+    ctx = Context.create(target, { ctx: 512, threads: 1 });
+    plainCtx = Context.create(target, { ctx: 512, threads: 1 });
+    drafter = new DFlashDrafter(ctx, draft, { topK: 1, threads: 1 });
+  });
+  afterAll(() => {
+    drafter?.free();
+    ctx?.free();
+    plainCtx?.free();
+    draft?.free();
+    target?.free();
+  });
+
+  // a random drafter is never accepted, so after its first steps the controller decodes plainly and
+  // probes every probeEvery steps (maxProbeOverhead 1 keeps the gap at probeEvery whatever the
+  // measured costs); the drafter follows the target only in the last 32 plain steps before a probe
+  it("stops capturing features between probes, probes after the gap, and stays lossless", async () => {
+    const prompt = target.vocab.tokenize("The quick brown fox");
+    const o = { temperature: 0, maxTokens: 200, ignoreEog: true, budget: "auto" as const };
+    const plain = await generateText(plainCtx, prompt, o);
+    const controller = createSpecController(drafter, "chain", { probeEvery: 48, maxProbeOverhead: 1 });
+    const r = await runSpec(ctx, drafter, prompt, { ...o, controller });
+    expect(r.tokens).toEqual(plain.tokens);
+    expect(r.spec.unfollowedSteps).toBeGreaterThan(0);
+    expect(r.spec.unfollowedSteps).toBeLessThan(r.spec.arSteps);
+    // the probes after unfollowed stretches drafted and verified
+    expect(r.spec.steps - r.spec.arSteps).toBeGreaterThan(1);
+    // the next request starts following again: its prefill injects, its drafts work
+    const again = await runSpec(ctx, drafter, prompt, { ...o, maxTokens: 32, budget: 4 });
+    expect(again.tokens).toEqual(plain.tokens.slice(0, 32));
+    expect(again.spec.unfollowedSteps).toBe(0);
+  });
+});
+
 describe.runIf(existsSync(code))("oracle drafter (simulated acceptance)", () => {
   // on the trained model: greedy decoding has no near ties on this prompt, so the oracle's
   // reference (plain greedy output) stays the target's continuation for the whole run
