@@ -8,7 +8,8 @@ import { startServer, type RunningServer } from "../server/server.js";
 import { UserError } from "../native/errors.js";
 import { loadRuntime, planDrafter, type SpecMode } from "../spec/runtime.js";
 import { demoModelPath } from "./demo-model.js";
-import { choice, int } from "./options.js";
+import { choice, int, num } from "./options.js";
+import { DEFAULT_KEEP_RATIO, DEFAULT_PREFILL_THRESHOLD, loadPrefill, PREFILL_COMPRESSION, type PrefillCompression } from "../prefill/pflash.js";
 import { resolveModelArg } from "./resolve.js";
 
 const CACHE_TYPES = ["f32", "f16", "bf16", "q8_0", "q4_0"] as const;
@@ -33,6 +34,10 @@ export interface ServeOptions {
   maxQueue: number;
   cacheSlots: number;
   cacheMem: number;
+  prefillCompression: PrefillCompression;
+  prefillThreshold: number;
+  keepRatio: number;
+  scorer?: string;
 }
 
 function budgetArg(value: string): number | "auto" {
@@ -61,6 +66,10 @@ export function registerServe(program: Command): void {
     .option("--max-queue <n>", "requests that may wait while one decodes; more get 429", int(0, 100_000), 8)
     .option("--cache-slots <n>", "conversations kept in host memory besides the live one (prefix cache; 0 = off)", int(0, 64), 2)
     .option("--cache-mem <MiB>", "host memory the cached conversations may use", int(0), 4096)
+    .option("--prefill-compression <mode>", "PFlash speculative prefill (lossy, reported in timings.prefill): off; auto = when --scorer is given and at least --prefill-threshold prompt tokens are not in the prefix cache; always", choice(PREFILL_COMPRESSION), "auto")
+    .option("--prefill-threshold <n>", "PFlash auto: compress when this many prompt tokens need a prefill", int(1), DEFAULT_PREFILL_THRESHOLD)
+    .option("--keep-ratio <r>", "PFlash: fraction of 32-token prompt chunks the target evaluates (head and tail chunks always)", num(0, 1), DEFAULT_KEEP_RATIO)
+    .option("--scorer <file>", "PFlash scorer GGUF (or hf:...): a small qwen3-architecture model, e.g. Qwen3-0.6B")
     .action(async (o: ServeOptions) => {
       await serveCommand(o);
     });
@@ -81,6 +90,8 @@ async function serveCommand(o: ServeOptions): Promise<void> {
   // local files: refuse a bad flag combination or a mismatched drafter before listening (hf: specs
   // are resolved, perhaps downloaded, in the background and checked there)
   if (!spec.startsWith("hf:") && !existsSync(spec)) throw new UserError(`model file not found: ${spec}`);
+  if (o.prefillCompression === "always" && !o.scorer) throw new UserError("--prefill-compression always needs a scorer model (--scorer FILE)");
+  if (o.scorer && !o.scorer.startsWith("hf:") && !existsSync(o.scorer)) throw new UserError(`scorer file not found: ${o.scorer}`);
   if (!spec.startsWith("hf:") && !o.draft?.startsWith("hf:")) {
     await planDrafter({ modelPath: spec, draftPath: o.draft, spec: o.spec, treeK: o.treeK, flashAttn: o.flashAttn });
   }
@@ -91,21 +102,39 @@ async function serveCommand(o: ServeOptions): Promise<void> {
     modelId: o.alias ?? modelIdOf(spec),
     load: async (metrics) => {
       const modelPath = o.model === undefined ? spec : await resolveModelArg(spec);
-      const rt = await loadRuntime({
+      // the scorer is checked and loaded first: a bad --scorer fails before the target is loaded
+      const prefill = await loadPrefill(
+        {
+          compression: o.prefillCompression,
+          threshold: o.prefillThreshold,
+          keepRatio: o.keepRatio,
+          scorer: o.scorer === undefined ? undefined : await resolveModelArg(o.scorer),
+          scorerDevice: o.gpuLayers === 0 ? "cpu" : "auto",
+          threads: o.threads,
+        },
         modelPath,
-        draftPath: o.draft === undefined ? undefined : await resolveModelArg(o.draft),
-        spec: o.spec,
-        treeK: o.treeK,
-        gpuLayers: o.gpuLayers,
-        ctx: o.ctx,
-        threads: o.threads,
-        flashAttn: o.flashAttn,
-        cacheTypeK: o.cacheTypeK,
-        cacheTypeV: o.cacheTypeV,
-        // requests sample with their own parameters: the host sampler serves them all
-        sampling: "host",
-        greedyOnly: false,
-      });
+      );
+      let rt;
+      try {
+        rt = await loadRuntime({
+          modelPath,
+          draftPath: o.draft === undefined ? undefined : await resolveModelArg(o.draft),
+          spec: o.spec,
+          treeK: o.treeK,
+          gpuLayers: o.gpuLayers,
+          ctx: o.ctx,
+          threads: o.threads,
+          flashAttn: o.flashAttn,
+          cacheTypeK: o.cacheTypeK,
+          cacheTypeV: o.cacheTypeV,
+          // requests sample with their own parameters: the host sampler serves them all
+          sampling: "host",
+          greedyOnly: false,
+        });
+      } catch (err) {
+        prefill?.free();
+        throw err;
+      }
       return new FlintService(rt, {
         modelId: o.alias ?? modelIdOf(spec),
         maxQueue: o.maxQueue,
@@ -113,6 +142,7 @@ async function serveCommand(o: ServeOptions): Promise<void> {
         cacheBytes: o.cacheMem * 1024 * 1024,
         budget: o.budget ?? (o.spec === "auto" ? "auto" : undefined),
         metrics,
+        prefill,
       });
     },
   });

@@ -276,9 +276,16 @@ export function encodeSpec(t: Timings) {
   return t.spec ? { drafter: t.spec.drafter, mean_accepted_length: t.spec.meanAcceptedLength } : undefined;
 }
 
+/** flint's own: PFlash's report when it compressed the prompt (never silent) */
+export function encodePrefill(t: Timings) {
+  const p = t.prefill;
+  return p ? { prompt_tokens: p.promptTokens, kept_tokens: p.keptTokens, keep_ratio: p.keepRatio, scorer_ms: p.scorerMs, target_prefill_ms: p.targetPrefillMs } : undefined;
+}
+
 function extras(u: Usage, t: Timings) {
   const spec = encodeSpec(t);
-  return spec ? { timings: encodeTimings(u, t), spec } : { timings: encodeTimings(u, t) };
+  const prefill = encodePrefill(t);
+  return { timings: encodeTimings(u, t), ...(spec ? { spec } : {}), ...(prefill ? { prefill } : {}) };
 }
 
 type Delta = Record<string, unknown>;

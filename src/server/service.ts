@@ -11,6 +11,7 @@ import { generate, type GenerateEvent, type GenerateResult } from "../engine/gen
 import { UserError } from "../native/errors.js";
 import { createSpecController, generateSpeculative, type SpecStats } from "../spec/generate-spec.js";
 import type { SpecController } from "../spec/controller.js";
+import { prefillReport, type PFlash, type PrefillPlan } from "../prefill/pflash.js";
 import type { Runtime } from "../spec/runtime.js";
 import { renderChat, thinkingMode } from "./chat-template.js";
 import { QueueFullError, RequestError } from "./errors.js";
@@ -37,6 +38,8 @@ export interface ServiceOptions {
   minRestoreGain?: number;
   /** the live history is saved to a host slot only when a request would lose this many of its tokens (default 64) */
   minSaveTokens?: number;
+  /** PFlash speculative prefill (lossy; loadPrefill decides whether there is one); freed with the service */
+  prefill?: PFlash;
 }
 
 /** What tests and operators can see of the service's state. */
@@ -80,7 +83,7 @@ export class FlintService implements GenerationService {
   private readonly template: string | undefined;
   private readonly bosText: string;
   private readonly eosText: string;
-  private readonly o: Required<Omit<ServiceOptions, "budget" | "metrics">> & Pick<ServiceOptions, "budget">;
+  private readonly o: Required<Omit<ServiceOptions, "budget" | "metrics" | "prefill">> & Pick<ServiceOptions, "budget" | "prefill">;
   /** the history in sequence 0: KV for live[0, liveLength) */
   private live: Int32Array = EMPTY;
   /** the drafter's state covers live[0, liveDrafter) */
@@ -99,6 +102,7 @@ export class FlintService implements GenerationService {
       budget: o.budget,
       minRestoreGain: o.minRestoreGain ?? 16,
       minSaveTokens: o.minSaveTokens ?? 64,
+      prefill: o.prefill,
     };
     this.metrics = o.metrics ?? new ServerMetrics();
     this.ctx = rt.ctx;
@@ -172,16 +176,19 @@ export class FlintService implements GenerationService {
     let it: AsyncGenerator<GenerateEvent, EngineResult> | undefined;
     let result: EngineResult | undefined;
     let reuse = 0;
+    let plan: PrefillPlan | undefined;
     let emitted = false;
     let failed = false;
     try {
       reuse = this.prepareCache(p.tokens, spec);
+      plan = this.planPrefill(p.tokens, reuse);
       const opts = {
         ...samplerOptions(req),
         maxTokens: p.maxTokens,
         stop: p.stop,
         signal: ac.signal,
         reuse,
+        keep: plan?.keep,
       };
       if (spec) {
         this.drafter!.begin();
@@ -222,8 +229,8 @@ export class FlintService implements GenerationService {
           for (;;) {
             const r = await it.next();
             if (r.done) {
-              this.commit(p.tokens, r.value, spec, reuse);
-              this.finish(p, r.value, spec, reuse, t0);
+              this.commit(p.tokens, r.value, spec, reuse, plan);
+              this.finish(p, r.value, spec, reuse, t0, plan);
               break;
             }
           }
@@ -232,19 +239,19 @@ export class FlintService implements GenerationService {
           this.resetCache();
         }
       } else if (result) {
-        this.commit(p.tokens, result, spec, reuse);
+        this.commit(p.tokens, result, spec, reuse, plan);
       }
     }
     if (!result) return;
     // the parser's tail may close a tool call, which decides the finish reason
     const tail = p.parser ? p.parser.finish() : [];
-    const done = this.finish(p, result, spec, reuse, t0);
+    const done = this.finish(p, result, spec, reuse, t0, plan);
     for (const e of tail) yield e;
     yield done;
   }
 
   /** Records the request's metrics and makes its done event. */
-  private finish(p: Prepared, result: EngineResult, spec: boolean, reuse: number, t0: number): Extract<GenEvent, { type: "done" }> {
+  private finish(p: Prepared, result: EngineResult, spec: boolean, reuse: number, t0: number, plan?: PrefillPlan): Extract<GenEvent, { type: "done" }> {
     const finishReason = finishOf(result, p.parser);
     const spent = spec ? this.drafter!.end() : undefined;
     const timings: Timings = {
@@ -252,6 +259,10 @@ export class FlintService implements GenerationService {
       decodeMs: result.decodeMs,
       tokensPerSecond: result.tokensPerSecond,
     };
+    if (plan) {
+      const r = prefillReport(plan, result);
+      timings.prefill = { promptTokens: r.promptTokens, keptTokens: r.keptTokens, keepRatio: r.keepRatio, scorerMs: r.scorerMs, targetPrefillMs: r.targetPrefillMs };
+    }
     if (result.spec && spent) {
       const accepted = result.spec.acceptedPerDepth.reduce((a, b) => a + b, 0);
       timings.spec = { drafter: result.spec.drafter, meanAcceptedLength: result.spec.meanAcceptedLength, draftTokens: spent.drafted, acceptedTokens: accepted };
@@ -318,7 +329,7 @@ export class FlintService implements GenerationService {
   }
 
   /** The engine left [...prompt, ...tokens][0, kvTokens) in sequence 0. */
-  private commit(prompt: Int32Array, r: EngineResult, spec: boolean, reuse: number): void {
+  private commit(prompt: Int32Array, r: EngineResult, spec: boolean, reuse: number, plan?: PrefillPlan): void {
     const n = r.kvTokens;
     const live = new Int32Array(n);
     const fromPrompt = Math.min(n, prompt.length);
@@ -326,6 +337,18 @@ export class FlintService implements GenerationService {
     for (let i = fromPrompt; i < n; i++) live[i] = r.tokens[i - prompt.length];
     this.live = live;
     if (this.statefulDrafter) this.liveDrafter = spec ? n : Math.min(this.liveDrafter, reuse);
+    // after a compressed prefill the drafter saw only the kept tokens: it matches no prefix
+    if (plan && this.statefulDrafter) this.liveDrafter = 0;
+  }
+
+  /** PFlash for this prompt, when configured and worth it: "auto" looks at the tokens still to
+   *  prefill (an agent's next turn is mostly cached and stays exact); never silent (the report goes
+   *  into the response's timings). */
+  private planPrefill(prompt: Int32Array, reuse: number): PrefillPlan | undefined {
+    const pf = this.o.prefill;
+    if (!pf) return undefined;
+    if (pf.compression === "auto" && prompt.length - reuse < pf.threshold) return undefined;
+    return pf.plan(this.rt.model, prompt);
   }
 
   private resetCache(): void {
@@ -417,6 +440,7 @@ export class FlintService implements GenerationService {
   /** Frees the model, contexts and drafter (after close()). */
   free(): void {
     this.slots.clear();
+    this.o.prefill?.free();
     this.rt.free();
   }
 

@@ -78,6 +78,14 @@ export interface Timings {
   decodeMs: number;
   /** (completionTokens - 1) per second of decodeMs */
   tokensPerSecond: number;
+  /** present when PFlash compressed the prompt (lossy: the target prefilled keptTokens of promptTokens) */
+  prefill?: {
+    promptTokens: number;
+    keptTokens: number;
+    keepRatio: number;
+    scorerMs: number;
+    targetPrefillMs: number;
+  };
   /** present when speculation ran */
   spec?: {
     drafter: string;
