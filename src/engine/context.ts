@@ -27,6 +27,9 @@ export interface ContextOptions {
   /** pick greedy tokens on the device (llama.cpp backend sampling): no logits are copied to the host,
    *  so only greedy, penalty-free generation can use the context */
   deviceGreedy?: boolean;
+  /** the device ranks each output row's top k tokens (read with sampledTopK); logits() is then empty.
+   *  For drafters whose proposals need k candidates per position (DDTree) on a GPU. */
+  deviceTopK?: number;
 }
 
 const NO_LOGITS = new Float32Array(0);
@@ -65,6 +68,8 @@ export class Context {
     positiveInt("ubatch size", o.ubatch);
     positiveInt("seqMax", o.seqMax);
     positiveInt("threads", o.threads);
+    positiveInt("deviceTopK", o.deviceTopK);
+    if (o.deviceGreedy && o.deviceTopK) throw new UserError("a context samples greedily or ranks a top-k on the device, not both");
     const train = model.info.nCtxTrain;
     const nCtx = o.ctx ?? Math.min(4096, train > 0 ? train : 4096);
     if (train > 0 && nCtx > train) {
@@ -87,7 +92,8 @@ export class Context {
       threads: o.threads ?? cpuThreads,
       threadsBatch: o.threadsBatch ?? o.threads ?? cpuThreads,
       other: o.other?.native,
-      deviceGreedySeqs: o.deviceGreedy ? seqMax : 0,
+      deviceGreedySeqs: o.deviceGreedy || o.deviceTopK ? seqMax : 0,
+      deviceTopK: o.deviceTopK,
     });
     return new Context(model, native, seqMax, o.flashAttn ?? "auto");
   }
@@ -100,7 +106,17 @@ export class Context {
   /** All output rows of the last decode, [rows x nVocab], a view into native memory (empty when the
    *  device picks tokens). */
   logits(): Float32Array {
-    return this.deviceGreedy ? NO_LOGITS : this.native.logits();
+    return this.deviceGreedy || this.native.deviceTopK > 0 ? NO_LOGITS : this.native.logits();
+  }
+
+  /** The device top-k of output row i of the last decode (deviceTopK contexts): candidate ids and raw
+   *  logits written at `at`, unordered; returns how many. */
+  sampledTopK(i: number, ids: Int32Array, logits: Float32Array, at: number): number {
+    return this.native.sampledTopK(i, ids, logits, at);
+  }
+
+  get deviceTopK(): number {
+    return this.native.deviceTopK;
   }
 
   /** The device's greedy pick for output row i of the last decode (deviceGreedy contexts). */

@@ -33,6 +33,8 @@ export interface ContextOptions {
   /** argmax on the device for sequences 0..n-1 (llama.cpp backend sampling): greedy decoding then
    *  reads one token id instead of copying and scanning a vocabulary of logits per step */
   deviceGreedySeqs?: number;
+  /** instead of greedy: a device top-k (this k) for sequences 0..deviceGreedySeqs-1; read with sampledTopK() */
+  deviceTopK?: number;
 }
 
 export function cacheType(name: string): number {
@@ -59,7 +61,11 @@ export class NativeContext {
   private embdRows = 0;
   private embdView = new Float32Array(0);
 
-  private constructor(ptr: Ptr, model: NativeModel, samplerChains: Ptr[], samplerConfig: unknown) {
+  /** k of the device top-k chains (0: greedy chains or none) */
+  readonly deviceTopK: number;
+
+  private constructor(ptr: Ptr, model: NativeModel, samplerChains: Ptr[], samplerConfig: unknown, deviceTopK: number) {
+    this.deviceTopK = deviceTopK;
     const { llama } = getNative();
     this.ptr = ptr;
     this.samplerChains = samplerChains;
@@ -96,7 +102,7 @@ export class NativeContext {
     if (nGreedy > 0) {
       for (let s = 0; s < nGreedy; s++) {
         const chain = llama.llama_sampler_chain_init({ no_perf: true });
-        llama.llama_sampler_chain_add(chain, llama.llama_sampler_init_greedy());
+        llama.llama_sampler_chain_add(chain, o.deviceTopK ? llama.llama_sampler_init_top_k(o.deviceTopK) : llama.llama_sampler_init_greedy());
         chains.push(chain);
       }
       config = koffi.alloc(llama_sampler_seq_config, nGreedy);
@@ -112,11 +118,11 @@ export class NativeContext {
       const why = recentProblems();
       throw new LlamaError(`failed to create a context of ${o.nCtx} tokens${why.length ? `: ${why.join("; ")}` : ""}`);
     }
-    return new NativeContext(ptr, model, chains, config);
+    return new NativeContext(ptr, model, chains, config, nGreedy > 0 ? (o.deviceTopK ?? 0) : 0);
   }
 
   get hasDeviceGreedy(): boolean {
-    return this.samplerChains.length > 0;
+    return this.samplerChains.length > 0 && this.deviceTopK === 0;
   }
 
   free(): void {
@@ -126,6 +132,44 @@ export class NativeContext {
     llama.llama_free(this.ptr);
     for (const c of this.samplerChains) llama.llama_sampler_free(c);
     if (this.samplerConfig) koffi.free(this.samplerConfig);
+  }
+
+  /** Device top-k of output row i of the last decode (deviceTopK contexts): writes up to k candidate
+   *  ids and their raw logits at ids[at..], logits[at..] (unordered) and returns how many. The
+   *  rows live in one host buffer of n_vocab entries per row: one zero-copy view per buffer address. */
+  sampledTopK(i: number, ids: Int32Array, logits: Float32Array, at: number): number {
+    const { llama } = getNative();
+    const n = llama.llama_get_sampled_candidates_count_ith(this.ptr, i);
+    if (n === 0) return 0;
+    const ca = llama.uaddr_get_sampled_candidates_ith(this.ptr, i);
+    const la = llama.uaddr_get_sampled_logits_ith(this.ptr, i);
+    if (ca === 0 || la === 0) return 0;
+    const c = this.topKView(ca, i, "cand");
+    const l = this.topKView(la, i, "logit");
+    for (let j = 0; j < n; j++) {
+      ids[at + j] = (c.view as Int32Array)[c.offset + j];
+      logits[at + j] = (l.view as Float32Array)[l.offset + j];
+    }
+    return n;
+  }
+
+  private topK = { cand: { base: 0, end: 0, view: new Int32Array(0) as Int32Array | Float32Array }, logit: { base: 0, end: 0, view: new Float32Array(0) as Int32Array | Float32Array } };
+
+  /** a view covering `addr` (in elements from the cached base), remade when the buffer moved */
+  private topKView(addr: number, i: number, which: "cand" | "logit"): { view: Int32Array | Float32Array; offset: number } {
+    const t = this.topK[which];
+    if (addr < t.base || addr >= t.end) {
+      // row i's own pointer starts a view over as many rows as a batch can have from there; only
+      // rows of the last decode are ever read through it
+      const { llama } = getNative();
+      const rows = Math.max(1, llama.llama_n_batch(this.ptr));
+      const bytes = rows * this.nVocab * 4;
+      const ptr = which === "cand" ? llama.llama_get_sampled_candidates_ith(this.ptr, i) : llama.llama_get_sampled_logits_ith(this.ptr, i);
+      t.view = which === "cand" ? new Int32Array(koffi.view(ptr, bytes)) : new Float32Array(koffi.view(ptr, bytes));
+      t.base = addr;
+      t.end = addr + (rows - 1) * this.nVocab * 4 + 1;
+    }
+    return { view: t.view, offset: (addr - t.base) / 4 };
   }
 
   /** The token the device sampler picked for output row i of the last decode (-1 = none). */

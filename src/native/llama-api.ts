@@ -305,6 +305,12 @@ export interface LlamaApi {
   llama_sampler_chain_init: F<[{ no_perf: boolean }], Ptr>;
   llama_sampler_chain_add: F<[Ptr, Ptr], void>;
   llama_sampler_init_greedy: F<[], Ptr>;
+  llama_sampler_init_top_k: F<[number], Ptr>;
+  uaddr_get_sampled_candidates_ith: F<[Ptr, number], number>;
+  uaddr_get_sampled_logits_ith: F<[Ptr, number], number>;
+  llama_get_sampled_candidates_count_ith: F<[Ptr, number], number>;
+  llama_get_sampled_candidates_ith: F<[Ptr, number], Ptr>;
+  llama_get_sampled_logits_ith: F<[Ptr, number], Ptr>;
   llama_sampler_free: F<[Ptr], void>;
   llama_get_sampled_token_ith: F<[Ptr, number], number>;
 }
@@ -401,6 +407,12 @@ export function declareLlama(lib: koffi.IKoffiLib): LlamaApi {
     llama_sampler_chain_init: d("void *llama_sampler_chain_init(llama_sampler_chain_params params)"),
     llama_sampler_chain_add: d("void llama_sampler_chain_add(void *chain, void *smpl)"),
     llama_sampler_init_greedy: d("void *llama_sampler_init_greedy(void)"),
+    llama_sampler_init_top_k: d("void *llama_sampler_init_top_k(int32_t k)"),
+    uaddr_get_sampled_candidates_ith: lib.func("llama_get_sampled_candidates_ith", "uintptr_t", ["void *", "int32_t"]),
+    uaddr_get_sampled_logits_ith: lib.func("llama_get_sampled_logits_ith", "uintptr_t", ["void *", "int32_t"]),
+    llama_get_sampled_candidates_count_ith: d("uint32_t llama_get_sampled_candidates_count_ith(void *ctx, int32_t i)"),
+    llama_get_sampled_candidates_ith: d("void *llama_get_sampled_candidates_ith(void *ctx, int32_t i)"),
+    llama_get_sampled_logits_ith: d("void *llama_get_sampled_logits_ith(void *ctx, int32_t i)"),
     llama_sampler_free: d("void llama_sampler_free(void *smpl)"),
     llama_get_sampled_token_ith: d("int32_t llama_get_sampled_token_ith(void *ctx, int32_t i)"),
   } as LlamaApi;

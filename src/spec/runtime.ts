@@ -107,7 +107,8 @@ export async function loadRuntime(o: RuntimeOptions): Promise<Runtime> {
     }
     if (kind === "dflash") {
       draftModel = await Model.loadAsync(o.draftPath!, { gpuLayers: o.gpuLayers });
-      drafter = new DFlashDrafter(ctx, draftModel, { topK: o.treeK, threads: o.threads, deviceArgmax: ctx.deviceGreedy });
+      // tree drafts on a GPU: the device ranks each position's top-k (see DFlashOptions.deviceTopK)
+      drafter = new DFlashDrafter(ctx, draftModel, { topK: o.treeK, threads: o.threads, deviceArgmax: ctx.deviceGreedy, deviceTopK: onGpu });
     }
   } catch (err) {
     ctx.free();

@@ -35,3 +35,35 @@ export function topKLogProbs(row: Float32Array, k: number, ids: Int32Array, logp
     logp[offset + j] = -Infinity;
   }
 }
+
+/**
+ * Orders the n candidates a device top-k wrote at offset (ids, raw logits in logp; unordered) best
+ * first, ties to the lower id, and turns the logits into log-probabilities normalised over those n.
+ * The device returns no full-vocabulary log-sum-exp, so these overstate each candidate's probability
+ * by the mass outside the top k; they rank DDTree paths, and verification stays exact.
+ */
+export function normalizeTopK(ids: Int32Array, logp: Float32Array, offset: number, n: number, k: number): void {
+  const m = Math.min(n, k);
+  for (let i = 1; i < n; i++) {
+    const x = logp[offset + i];
+    const id = ids[offset + i];
+    let j = i;
+    while (j > 0 && (logp[offset + j - 1] < x || (logp[offset + j - 1] === x && ids[offset + j - 1] > id))) {
+      logp[offset + j] = logp[offset + j - 1];
+      ids[offset + j] = ids[offset + j - 1];
+      j--;
+    }
+    logp[offset + j] = x;
+    ids[offset + j] = id;
+  }
+  let max = -Infinity;
+  for (let j = 0; j < m; j++) if (logp[offset + j] > max) max = logp[offset + j];
+  let sum = 0;
+  for (let j = 0; j < m; j++) sum += Math.exp(logp[offset + j] - max);
+  const lse = max + Math.log(sum);
+  for (let j = 0; j < m; j++) logp[offset + j] -= lse;
+  for (let j = m; j < k; j++) {
+    ids[offset + j] = -1;
+    logp[offset + j] = -Infinity;
+  }
+}

@@ -1,0 +1,73 @@
+// DFlash tree drafts with the top-k ranked on the device (deviceTopK): the same candidates in the same
+// order as the host's full-vocabulary ranking, log-probs that differ from the host's by one constant
+// per position (normalised over the k instead of the vocabulary), and lossless DDTree decoding.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { Context } from "../../src/engine/context.js";
+import { generateText } from "../../src/engine/generate.js";
+import { Model } from "../../src/engine/model.js";
+import { DFlashDrafter } from "../../src/spec/dflash-drafter.js";
+import { generateSpeculative } from "../../src/spec/generate-spec.js";
+import { tinyDrafterPath, tinyModelPath } from "../helpers/models.js";
+
+describe("DFlash top-k on the device", () => {
+  let target: Model, draft: Model;
+  const ctxs: Context[] = [];
+  const drafters: DFlashDrafter[] = [];
+  const make = (deviceTopK: boolean) => {
+    const ctx = Context.create(target, { ctx: 512, threads: 1, kvUnified: true, flashAttn: "off" });
+    const d = new DFlashDrafter(ctx, draft, { topK: 4, threads: 1, deviceTopK });
+    ctxs.push(ctx);
+    drafters.push(d);
+    return { ctx, d };
+  };
+  beforeAll(async () => {
+    target = Model.load(await tinyModelPath(), { gpuLayers: 0 });
+    draft = Model.load(await tinyDrafterPath(), { gpuLayers: 0 });
+  });
+  afterAll(() => {
+    for (const d of drafters) d.free();
+    for (const c of ctxs) c.free();
+    draft?.free();
+    target?.free();
+  });
+
+  it("proposes the host's candidates in the host's order", () => {
+    const host = make(false);
+    const dev = make(true);
+    const prompt = target.vocab.tokenize("def fibonacci(n):\n    if n < 2:\n");
+    for (const { ctx, d } of [host, dev]) {
+      ctx.prefill(prompt);
+      d.onPrefill(prompt, 0);
+    }
+    const last = prompt[prompt.length - 1];
+    const a = host.d.propose(last, prompt.length, 15);
+    const aIds = Int32Array.from(a.ids);
+    const aLogp = Float32Array.from(a.logp);
+    const b = dev.d.propose(last, prompt.length, 15);
+    expect(b.depth).toBe(a.depth);
+    expect(b.k).toBe(4);
+    expect(Array.from(b.ids)).toEqual(Array.from(aIds));
+    for (let p = 0; p < b.depth; p++) {
+      // same shape of distribution over the k: a constant shift (the host's log-sum-exp covers more)
+      const shift = b.logp[p * 4] - aLogp[p * 4];
+      expect(shift).toBeGreaterThanOrEqual(0);
+      for (let j = 1; j < 4; j++) expect(b.logp[p * 4 + j] - aLogp[p * 4 + j]).toBeCloseTo(shift, 4);
+    }
+  });
+
+  it("decodes DDTrees losslessly", async () => {
+    const { ctx, d } = make(true);
+    const plainCtx = Context.create(target, { ctx: 512, threads: 1, flashAttn: "off" });
+    ctxs.push(plainCtx);
+    for (const text of ["The quick brown fox", "import os\nimport sys\n", "class Stack:\n"]) {
+      const prompt = target.vocab.tokenize(text);
+      const plain = await generateText(plainCtx, prompt, { temperature: 0, maxTokens: 40, ignoreEog: true });
+      const it = generateSpeculative(ctx, d, prompt, { temperature: 0, maxTokens: 40, ignoreEog: true, budget: 16, shape: "tree" });
+      let r = await it.next();
+      while (!r.done) r = await it.next();
+      expect(r.value.spec.mode).toBe("tree");
+      // the tiny generated pair has no near ties on these prompts (dflash.test.ts counts them)
+      expect(r.value.tokens).toEqual(plain.tokens);
+    }
+  });
+});
