@@ -94,14 +94,15 @@ export async function runDecodeSuite(h: Harness, o: DecodeSuiteOptions): Promise
       const at = firstDivergence(r.tokens, expected);
       if (at < 0) a.equality.equal++;
       else {
-        const gap = at < expected.length && at < r.tokens.length ? h.gapAt(family, p.tokens, expected, at) : Infinity;
-        const nearTie = gap < NEAR_TIE;
+        const both = at < expected.length && at < r.tokens.length;
+        const { gap, eps } = both ? h.roundingAt(family, p.tokens, expected, at, r.tokens[at]) : { gap: Infinity, eps: 0 };
+        const nearTie = gap < Math.max(NEAR_TIE, 2 * eps);
         if (nearTie) a.equality.nearTies++;
         else {
           a.equality.mismatches++;
-          failures.push(`${m.mode} on ${p.id}: token ${at} is ${r.tokens[at]}, plain decoding chose ${expected[at]} (top-2 gap ${Number.isFinite(gap) ? gap.toExponential(2) : "n/a: lengths differ"})`);
+          failures.push(`${m.mode} on ${p.id}: token ${at} is ${r.tokens[at]}, plain decoding chose ${expected[at]} (logit gap ${Number.isFinite(gap) ? gap.toExponential(2) : "n/a: lengths differ"}, measured rounding ${eps.toExponential(2)})`);
         }
-        divergences.push({ prompt: p.id, mode: m.mode, index: at, flintToken: r.tokens[at] ?? -1, arToken: expected[at] ?? -1, gap: Number.isFinite(gap) ? gap : -1, nearTie });
+        divergences.push({ prompt: p.id, mode: m.mode, index: at, flintToken: r.tokens[at] ?? -1, arToken: expected[at] ?? -1, gap: Number.isFinite(gap) ? gap : -1, rounding: eps, nearTie });
       }
       o.progress.tick(`${p.id} ${m.mode}`);
     }

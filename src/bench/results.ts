@@ -82,8 +82,10 @@ export const MismatchSchema = z.object({
   index: z.number().int(),
   flintToken: z.number().int(),
   arToken: z.number().int(),
-  /** plain decoding's top-2 logit gap at that token */
+  /** in plain decoding's logits at that token: its choice's logit minus the speculative run's token's */
   gap: z.number(),
+  /** largest logit difference between single-token and batched evaluation of that position (eps) */
+  rounding: z.number().optional(),
   nearTie: z.boolean(),
 });
 
