@@ -19,7 +19,7 @@ import type { Drafter } from "../spec/drafter.js";
 import { generateSpeculative, type SpecStats } from "../spec/generate-spec.js";
 import { NgramDrafter } from "../spec/ngram-drafter.js";
 import { constantProfile } from "../spec/oracle.js";
-import { OracleSpecDrafter } from "../spec/oracle-drafter.js";
+import { greedyExtender, OracleSpecDrafter } from "../spec/oracle-drafter.js";
 
 /** DESIGN.md's rule: at the first divergence, plain decoding's top-2 logits are within this */
 export const NEAR_TIE = 5e-3;
@@ -141,7 +141,7 @@ export class Harness {
     return m.family ?? (m.shape === "tree" ? "tree" : "main");
   }
 
-  context(family: "main" | "tree" | "main-host"): Context {
+  context(family: "main" | "tree" | "main-host" | "oracle"): Context {
     let c = this.contexts.get(family);
     if (c) return c;
     if (family === "main-host" && !this.context("main").deviceGreedy) return this.context("main");
@@ -164,7 +164,8 @@ export class Harness {
   drafterFor(m: ModeDef, reference: ArrayLike<number>): Drafter {
     if (m.drafter === "oracle") {
       const ctx = this.context("main");
-      return new OracleSpecDrafter(reference, constantProfile(m.oracleAl ?? 4, 15), ctx.nVocab, { maxDepth: 15 });
+      // its own context re-derives the script when a near-tie flip takes the run off it
+      return new OracleSpecDrafter(reference, constantProfile(m.oracleAl ?? 4, 15), ctx.nVocab, { maxDepth: 15, extend: greedyExtender(this.context("oracle")) });
     }
     const key = `${m.drafter}:${m.shape === "tree" ? m.treeK : 1}`;
     let d = this.drafters.get(key);

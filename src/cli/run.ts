@@ -5,7 +5,8 @@ import type { Command } from "commander";
 import { generate, generateText, type GenerateEvent, type GenerateResult } from "../engine/generate.js";
 import type { Drafter } from "../spec/drafter.js";
 import { constantProfile } from "../spec/oracle.js";
-import { OracleSpecDrafter, SIMULATED_ACCEPTANCE } from "../spec/oracle-drafter.js";
+import { greedyExtender, OracleSpecDrafter, SIMULATED_ACCEPTANCE } from "../spec/oracle-drafter.js";
+import { Context } from "../engine/context.js";
 import { generateSpeculative, type SpecStats } from "../spec/generate-spec.js";
 import { loadRuntime } from "../spec/runtime.js";
 import { primaryDeviceName } from "../bench/env.js";
@@ -177,14 +178,18 @@ async function runCommand(o: RunOptions, treeKExplicit = false): Promise<void> {
   }
   const { model, ctx, tree } = rt;
   let drafter: Drafter | undefined = rt.drafter;
+  // the oracle re-derives its script on a context of its own when the run leaves it (near-tie flips)
+  let oracleCtx: Context | undefined;
   try {
     if (rt.drafterKind === "oracle") {
       // the oracle needs the target's own greedy continuation: decode it plainly first
       const promptTokens = model.vocab.tokenize(promptText);
       const ref = await generateText(ctx, promptTokens, { temperature: 0, maxTokens: o.maxTokens + 16, ignoreEog: true });
-      drafter = new OracleSpecDrafter([...promptTokens, ...ref.tokens], constantProfile(o.oracleAl, 15), ctx.nVocab, { maxDepth: 15 });
+      oracleCtx = Context.create(model, { ctx: ctx.nCtx, threads: o.threads, flashAttn: ctx.flashAttn });
+      drafter = new OracleSpecDrafter([...promptTokens, ...ref.tokens], constantProfile(o.oracleAl, 15), ctx.nVocab, { maxDepth: 15, extend: greedyExtender(oracleCtx) });
     }
   } catch (err) {
+    oracleCtx?.free();
     rt.free();
     pflash?.free();
     throw err;
@@ -256,6 +261,7 @@ async function runCommand(o: RunOptions, treeKExplicit = false): Promise<void> {
     }
   } finally {
     if (drafter !== rt.drafter) drafter?.free();
+    oracleCtx?.free();
     rt.free();
     pflash?.free();
   }

@@ -35,6 +35,9 @@ export interface Drafter {
    *  informed. For drafters whose following has a cost in every target step (DFlash's feature
    *  capture) during long stretches of plain decoding. reset() and rewind() turn it back on. */
   follow?(on: boolean): void;
+  /** Optional, measurement-only drafters: total ms spent simulating rather than drafting (the oracle
+   *  re-deriving the target's continuation); the loop takes it out of its timings. */
+  readonly simulatedMs?: number;
   /** Takes back a saveState() copy covering positions [0, nTokens); a rewind() follows as usual. */
   restoreState(data: Uint8Array, nTokens: number): void;
   free(): void;

@@ -63,6 +63,9 @@ export interface SpecStats {
   arSteps: number;
   /** plain steps the drafter did not follow (DFlash: no feature capture), far from any probe */
   unfollowedSteps: number;
+  /** time a measurement-only drafter spent simulating (the oracle re-deriving the target's
+   *  continuation), taken out of decodeMs and the draft time */
+  simulatedMs?: number;
   timeMs: { draft: number; verify: number; bookkeeping: number; sampling: number; other: number };
 }
 
@@ -99,6 +102,7 @@ export async function* generateSpeculative(target: Context, drafter: Drafter, pr
   // consecutive positions ending at prompt.length - 1 (libllama's batches need consecutive positions)
   drafter.rewind(opts.keep ? 0 : reuse, prompt);
   const t0 = performance.now();
+  const simulated0 = drafter.simulatedMs ?? 0;
   const b = target.batch;
   if (opts.keep) {
     const skipped = prompt.length - reuse - opts.keep.filter((k) => k >= reuse).length;
@@ -306,7 +310,10 @@ export async function* generateSpeculative(target: Context, drafter: Drafter, pr
   const tail = out.finish();
   if (tail) yield tail;
   const tLast = performance.now();
-  const decodeMs = tLast - tFirst;
+  // a measurement-only drafter's simulation work (the oracle re-deriving its script) is not drafting
+  const simulatedMs = (drafter.simulatedMs ?? 0) - simulated0;
+  time.draft = Math.max(0, time.draft - simulatedMs);
+  const decodeMs = tLast - tFirst - simulatedMs;
   time.other = Math.max(0, decodeMs - time.draft - time.verify - time.bookkeeping - time.sampling);
   const tokens = out.tokens;
   return {
@@ -331,6 +338,7 @@ export async function* generateSpeculative(target: Context, drafter: Drafter, pr
       budgetMode: controller ? "auto" : "fixed",
       arSteps,
       unfollowedSteps,
+      ...(simulatedMs > 0 ? { simulatedMs } : {}),
       timeMs: time,
     },
   };
