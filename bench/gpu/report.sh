@@ -40,7 +40,8 @@ if [ "$PRESET" = tiny ]; then
   # dry run: a few prompts, short outputs, small contexts
   N=32; LIMIT=1; SWEEP_LIMIT=1; CONTEXTS=256,512,1024; NIAH=512,1024; TRIALS=1; REPS=1
 else
-  N=128; LIMIT=4; SWEEP_LIMIT=2; CONTEXTS=1024,2048,4096,8192,16384,32768; NIAH=8192,16384,32768; TRIALS=3; REPS=3
+  # the sweep is the long part: 4 prompts x (5 chains + 6 trees + auto) per drafter, oracle chains too
+  N=128; LIMIT=4; SWEEP_LIMIT=1; CONTEXTS=1024,2048,4096,8192,16384,32768; NIAH=8192,16384,32768; TRIALS=3; REPS=3
 fi
 BASE=(); [ -n "${LLAMA_BIN_DIR:-}" ] && BASE=(--baseline llama)
 export FLINT_GIT_COMMIT=${FLINT_GIT_COMMIT:-$(git rev-parse HEAD 2>/dev/null || echo unknown)}
@@ -49,7 +50,7 @@ for part in $PARTS; do
   t0=$(date +%s)
   case $part in
     decode) flint bench --suite decode --model "$T" --draft "$D" --limit $LIMIT -n $N --oracle-al 6.5 "${BASE[@]}" --out "$OUT/decode" ;;
-    sweep) flint bench --suite sweep --model "$T" --draft "$D" --limit $SWEEP_LIMIT -n $N --sweep-oracle --oracle-al 6.5 "${BASE[@]}" --out "$OUT/sweep" ;;
+    sweep) flint bench --suite sweep --model "$T" --draft "$D" --limit $SWEEP_LIMIT -n $N --sweep-oracle --oracle-al 6.5 --chain-budgets 1,2,4,8,15 --tree-budgets 8,16,32,64,128,255 "${BASE[@]}" --out "$OUT/sweep" ;;
     prefill) flint bench --suite prefill --model "$T" --scorer "$S" --contexts $CONTEXTS --reps $REPS "${BASE[@]}" --out "$OUT/prefill" ;;
     niah) flint bench --suite niah --model "$T" --scorer "$S" --niah-contexts $NIAH --niah-trials $TRIALS --out "$OUT/niah" ;;
     *) log "unknown part $part"; continue ;;

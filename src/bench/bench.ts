@@ -62,6 +62,9 @@ export interface BenchOptions {
   niahTrials?: number;
   /** sweep: also sweep oracle chains at --oracle-al (simulated) */
   sweepOracle?: boolean;
+  /** sweep: chain depths and DDTree budgets to measure (default DEFAULT_CHAIN_BUDGETS / DEFAULT_TREE_BUDGETS) */
+  chainBudgets?: number[];
+  treeBudgets?: number[];
   /** smoke: where the generated models go (default the cache directory) */
   modelDir?: string;
   /** the command line, for the record */
@@ -201,8 +204,8 @@ export async function runBench(o: BenchOptions): Promise<BenchOutcome> {
         prompts: smoke ? encoded.slice(0, 2) : encoded,
         tokens: smoke ? 16 : tokens,
         treeK,
-        chainBudgets: smoke ? SMOKE.chain : undefined,
-        treeBudgets: smoke ? SMOKE.tree : undefined,
+        chainBudgets: smoke ? SMOKE.chain : o.chainBudgets,
+        treeBudgets: smoke ? SMOKE.tree : o.treeBudgets,
         oracleAl: o.sweepOracle || smoke ? oracleAl : undefined,
         progress,
       });

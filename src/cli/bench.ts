@@ -38,7 +38,16 @@ interface BenchCliOptions {
   niahContexts?: string;
   niahTrials?: number;
   sweepOracle?: boolean;
+  chainBudgets?: string;
+  treeBudgets?: string;
   json?: boolean;
+}
+
+/** DDTree budgets: one sequence per path, so at most 255 (LLAMA_MAX_SEQ - 1) */
+function budgetList(flag: string, v: string | undefined): number[] | undefined {
+  const xs = intList(flag, v);
+  if (xs?.some((x) => x > 255)) throw new UserError(`${flag} takes budgets up to 255 (one KV sequence per tree path), got "${v}"`);
+  return xs;
 }
 
 function intList(flag: string, v: string | undefined): number[] | undefined {
@@ -78,6 +87,8 @@ export function registerBench(program: Command): void {
     .option("--niah-contexts <list>", "niah: haystack sizes in tokens")
     .option("--niah-trials <n>", "niah: haystacks per size", int(1))
     .option("--sweep-oracle", "sweep: also sweep oracle chains (simulated acceptance)")
+    .option("--chain-budgets <list>", "sweep: chain depths to measure (default 1,2,3,4,6,8,10,12,15)")
+    .option("--tree-budgets <list>", "sweep: DDTree node budgets to measure (default 4,8,12,16,22,32,40,48,64; at most 255)")
     .option("--json", "print results.json to stdout when done")
     .action(async (o: BenchCliOptions) => {
       const date = new Date().toISOString().replace(/[:.]/g, "-").slice(0, 19);
@@ -109,6 +120,8 @@ export function registerBench(program: Command): void {
         niahContexts: intList("--niah-contexts", o.niahContexts),
         niahTrials: o.niahTrials,
         sweepOracle: o.sweepOracle,
+        chainBudgets: intList("--chain-budgets", o.chainBudgets),
+        treeBudgets: budgetList("--tree-budgets", o.treeBudgets),
         command: ["flint", ...process.argv.slice(2)].join(" "),
       };
       const { results } = await runBench(opts);
