@@ -14,6 +14,7 @@ import { registerServe } from "./cli/serve.js";
 import { registerTune } from "./cli/tune.js";
 import { UserError } from "./native/errors.js";
 import { setLogLevel } from "./native/log.js";
+import { choice } from "./cli/options.js";
 import { VERSION } from "./version.js";
 
 const program = new Command();
@@ -21,9 +22,12 @@ program
   .name("flint")
   .description("fast, correct local LLM inference on llama.cpp")
   .version(VERSION)
-  .option("-v, --verbose", "show llama.cpp's log")
+  .option("-v, --verbose", "show llama.cpp's log (info and above)")
+  .option("--log-level <level>", "llama.cpp's log from this level: debug, info, warn, error, none", choice(["debug", "info", "warn", "error", "none"] as const))
   .hook("preAction", (cmd) => {
-    if (cmd.opts().verbose) setLogLevel("info");
+    const o = cmd.opts<{ verbose?: boolean; logLevel?: "debug" | "info" | "warn" | "error" | "none" }>();
+    if (o.logLevel) setLogLevel(o.logLevel);
+    else if (o.verbose) setLogLevel("info");
   });
 
 registerRun(program);

@@ -12,8 +12,9 @@ const benches = ["bench1.json", "bench2.json"].filter(have).map(read).flat();
 const llamaTs = benches.map((b) => b.avg_ts);
 const llamaMed = median(llamaTs);
 const modes = {};
-for (const mode of ["device", "host"]) {
+for (const mode of ["device", "host", "device-ctx256"]) {
   const runs = [1, 2, 3].map((i) => `flint-${mode}-${i}.json`).filter(have).map(read);
+  if (runs.length === 0) continue;
   const ts = runs.map((r) => r.tokensPerSecond);
   const steps = runs.map((r) => r.tokens - 1);
   modes[mode] = {

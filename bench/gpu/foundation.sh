@@ -34,6 +34,16 @@ for mode in device host; do
     log "flint run ($mode) $i: $(node -e 'const d=require(process.argv[1]);console.log(d.tokensPerSecond+" tok/s", JSON.stringify(d.split))' "$W/flint-$mode-$i.json")"
   done
 done
+# llama-bench's tg context is n_prompt + n_gen (128 cells); flint's default is 4096: the same decode at
+# llama-bench's context size tells whether the KV size explains the gap
+for i in 1 2 3; do
+  node dist/cli.js run --model "$M" --prompt "$PROMPT" -n 128 --temperature 0 --ignore-eos --flash-attn on --sampling device --ctx 256 --json > "$W/flint-device-ctx256-$i.json" 2>>"$OUT/log.txt"
+  log "flint run (device, ctx 256) $i: $(node -e 'const d=require(process.argv[1]);console.log(d.tokensPerSecond+" tok/s")' "$W/flint-device-ctx256-$i.json")"
+done
+# llama.cpp's debug log says whether CUDA graphs run for flint's decode steps
+node dist/cli.js run --model "$M" --prompt "$PROMPT" -n 32 --temperature 0 --ignore-eos --flash-attn on --sampling device --log-level debug --json > /dev/null 2> "$W/flint-verbose.log"
+log "CUDA graph lines in flint's verbose log: $(grep -ci 'cuda graph' "$W/flint-verbose.log")"
+grep -i "cuda graph" "$W/flint-verbose.log" | sort | uniq -c | head -5 >> "$OUT/log.txt"
 log "llama-bench (2)"
 "$LLAMA_BIN_DIR/llama-bench" -m "$M" -p 0 -n 128 -fa 1 -r 5 -o json > "$W/bench2.json" 2>>"$W/bench.log"
 # greedy equality, token ids, on the 8b model and on a random 0.6b-shape F16 model
