@@ -47,6 +47,7 @@ else
   for b in 8 16 32 64 128 255; do run "tree-$b" --spec dflash --draft "$D" --tree-k 4 --budget $b --flash-attn off; done
   # simulated acceptance: the oracle proposes the target's own greedy continuation, spoiled at drawn depths
   for al in 4 6.5 9.5; do run "oracle-al$al" --spec oracle --oracle-al $al --budget 15; done
+  for al in 4 6.5 9.5; do run "tree-oracle-al$al" --spec oracle --oracle-al $al --tree-k 4 --budget 32 --flash-attn off; done
   for i in 3 4; do run "none-$i"; done
 fi
 

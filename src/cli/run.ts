@@ -186,7 +186,7 @@ async function runCommand(o: RunOptions, treeKExplicit = false): Promise<void> {
       const promptTokens = model.vocab.tokenize(promptText);
       const ref = await generateText(ctx, promptTokens, { temperature: 0, maxTokens: o.maxTokens + 16, ignoreEog: true });
       oracleCtx = Context.create(model, { ctx: ctx.nCtx, threads: o.threads, flashAttn: ctx.flashAttn });
-      drafter = new OracleSpecDrafter([...promptTokens, ...ref.tokens], constantProfile(o.oracleAl, 15), ctx.nVocab, { maxDepth: 15, extend: greedyExtender(oracleCtx) });
+      drafter = new OracleSpecDrafter([...promptTokens, ...ref.tokens], constantProfile(o.oracleAl, 15), ctx.nVocab, { maxDepth: 15, topK: tree ? o.treeK : 1, extend: greedyExtender(oracleCtx) });
     }
   } catch (err) {
     oracleCtx?.free();

@@ -30,10 +30,13 @@ export class OracleSpecDrafter implements Drafter {
    * reported as simulatedMs and kept out of the run's timings. Without it such a run's drafts are
    * wrong from there on.
    */
-  constructor(reference: ArrayLike<number>, profile: ArrayLike<number>, nVocab: number, opts: { maxDepth?: number; seed?: number; extend?: (history: Int32Array, n: number) => ArrayLike<number> } = {}) {
+  constructor(reference: ArrayLike<number>, profile: ArrayLike<number>, nVocab: number, opts: { maxDepth?: number; seed?: number; topK?: number; extend?: (history: Int32Array, n: number) => ArrayLike<number> } = {}) {
     this.maxDepth = opts.maxDepth ?? 15;
     this.oracle = new Oracle(profile, nVocab, opts.seed ?? 1);
-    this.out = { depth: 0, k: 1, ids: new Int32Array(this.maxDepth), logp: new Float32Array(this.maxDepth) };
+    // k > 1: DDTree proposals whose other candidates are always wrong, so a tree accepts what the
+    // chain would and the run measures tree verify at the simulated acceptance
+    const k = opts.topK ?? 1;
+    this.out = { depth: 0, k, ids: new Int32Array(this.maxDepth * k), logp: new Float32Array(this.maxDepth * k) };
     this.reference = Array.from(reference);
     this.extend = opts.extend;
   }
@@ -63,7 +66,7 @@ export class OracleSpecDrafter implements Drafter {
     // the target's own tokens after the root at `pos` sit at positions pos+1 ..
     const known = Math.max(0, Math.min(want, this.reference.length - pos - 1));
     const greedy = this.reference.slice(pos + 1, pos + 1 + known);
-    this.oracle.draft(greedy, known, this.out.ids, this.out.logp, 1);
+    this.oracle.draft(greedy, known, this.out.ids, this.out.logp, this.out.k);
     this.out.depth = known;
     return this.out;
   }

@@ -56,8 +56,9 @@ export async function planDrafter(o: Pick<RuntimeOptions, "modelPath" | "draftPa
   }
   const draftInfo = o.draftPath === undefined ? undefined : await inspectModel(o.draftPath, { tokens: true });
   const kind: DrafterKind = o.spec === "auto" ? (draftInfo ? (draftInfo.architecture === "dflash" ? "dflash" : "draft-model") : "ngram") : o.spec;
-  if (kind !== "dflash" && o.treeK > 1) throw new UserError("--tree-k needs a dflash drafter");
-  const tree = kind === "dflash" && o.treeK > 1;
+  // the oracle drafts trees too (measurement: tree verify cost at a simulated acceptance)
+  if (kind !== "dflash" && kind !== "oracle" && o.treeK > 1) throw new UserError("--tree-k needs a dflash drafter (or the oracle)");
+  const tree = (kind === "dflash" || kind === "oracle") && o.treeK > 1;
   if (tree && o.flashAttn === "on") throw new UserError("--tree-k > 1 needs --flash-attn off (llama.cpp's flash attention miscomputes tree verify batches)");
   if (o.draftPath !== undefined && draftInfo !== undefined) {
     const check = checkPair(await inspectModel(o.modelPath, { tokens: true }), draftInfo, kind === "dflash" ? "dflash" : "draft-model");

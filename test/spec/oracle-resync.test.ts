@@ -48,4 +48,29 @@ describe("oracle re-sync", () => {
     expect(without.r.spec.meanAcceptedLength).toBeLessThan(3);
     expect(withResync.r.spec.meanAcceptedLength).toBeGreaterThan(without.r.spec.meanAcceptedLength + 2);
   });
+
+  it("drafts DDTrees whose other candidates are wrong: a tree accepts what the chain does", async () => {
+    const treeCtx = Context.create(model, { ctx: 512, threads: 1, kvUnified: true, flashAttn: "off" });
+    const plainCtx = Context.create(model, { ctx: 512, threads: 1, flashAttn: "off" });
+    try {
+      const prompt = model.vocab.tokenize("Once upon a time");
+      const plain = await generateText(plainCtx, prompt, { temperature: 0, maxTokens: 96, ignoreEog: true });
+      const reference = [...prompt, ...plain.tokens];
+      const als: number[] = [];
+      for (const [k, budget, shape] of [[1, 15, "chain"], [4, 32, "tree"]] as const) {
+        const d = new OracleSpecDrafter(reference, constantProfile(6.5, 15), treeCtx.nVocab, { maxDepth: 15, seed: 9, topK: k });
+        const it = generateSpeculative(treeCtx, d, prompt, { temperature: 0, maxTokens: 80, ignoreEog: true, budget, shape });
+        let r = await it.next();
+        while (!r.done) r = await it.next();
+        expect(r.value.spec.mode).toBe(shape);
+        expect(r.value.tokens).toEqual(plain.tokens.slice(0, 80));
+        als.push(r.value.spec.meanAcceptedLength);
+      }
+      expect(als[1]).toBe(als[0]);
+      expect(als[0]).toBeGreaterThan(4);
+    } finally {
+      plainCtx.free();
+      treeCtx.free();
+    }
+  });
 });
