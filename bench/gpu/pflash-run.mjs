@@ -27,6 +27,8 @@ const rows = await runNiah({
   gpuLayers: Number(process.env.GPU_LAYERS ?? -1),
   threads: process.env.THREADS ? Number(process.env.THREADS) : undefined,
   depths: [0.5],
+  // SCORER_WINDOW: the scorer's prefill attends to that many recent positions (0 = full attention)
+  scorerWindow: Number(process.env.SCORER_WINDOW ?? 0),
   onRow: (r) => console.error(`[pflash] ${r.context}: full ${r.full?.ttftMs.toFixed(0)} ms, pflash ${r.pflash?.ttftMs.toFixed(0)} ms, kept ${r.pflash?.prefill.keptTokens}/${r.promptTokens}, needle kept ${r.pflash?.needleKept}`),
 });
 const bench = (n) => {
@@ -73,6 +75,7 @@ const summary = {
   target,
   scorer,
   keepRatio: Number(keepRatio),
+  scorerWindow: Number(process.env.SCORER_WINDOW ?? 0),
   warmup: { context: rows[0].context, fullTtftMs: r2(rows[0].full.ttftMs), pflashTtftMs: r2(rows[0].pflash.ttftMs) },
   wallSeconds: Math.round((Date.now() - t0) / 1000),
   results,

@@ -35,6 +35,8 @@ if [ ! -f "$S" ]; then
 fi
 if [ -n "${LLAMA_BIN_DIR:-}" ] && [ -x "$LLAMA_BIN_DIR/llama-bench" ]; then
   for n in ${CONTEXTS//,/ }; do
+    # a warm machine keeps the baseline of an earlier run (same target file)
+    if [ -s "$W/llama-bench-$n.json" ]; then log "llama-bench -p $n: reused"; continue; fi
     "$LLAMA_BIN_DIR/llama-bench" -m "$T" -p "$n" -n 0 -fa 1 -r "${BENCH_REPS:-1}" -o json > "$W/llama-bench-$n.json" 2>>"$OUT/pflash-log.txt" \
       && log "llama-bench -p $n: $(node -e 'const r=require(process.argv[1])[0];console.log((r.avg_ns/1e6).toFixed(0)+" ms, "+r.avg_ts.toFixed(0)+" tok/s")' "$W/llama-bench-$n.json")" \
       || log "llama-bench -p $n failed"

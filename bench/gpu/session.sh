@@ -9,6 +9,7 @@
 #   spec-trained bench/gpu/spec.sh SET=trained on $TRAINED/code29m-* (issue 7: real acceptance)
 #   serve        bench/gpu/serve.sh           (issue 3: flint serve vs llama-server)
 #   pflash       bench/gpu/pflash.sh          (issue 4: TTFT 16K..128K)
+#   pflash-window  the same with the scorer's prefill windowed to 4096 positions
 #   report-<p>   bench/gpu/report.sh PARTS=p  (issue 5: flint bench decode|sweep|prefill|niah)
 set -uo pipefail
 OUT=${OUT:-/tmp/flint-out}
@@ -20,7 +21,7 @@ export FLINT_GIT_COMMIT=${FLINT_GIT_COMMIT:-$(cat dist/GIT_HEAD 2>/dev/null || g
 DEADLINE=${DEADLINE_AT:-$(( $(date +%s) + ${BUDGET_S:-540} ))}
 log() { echo "[$(date +%T)] $*" | tee -a "$R/session-log.txt"; }
 pack() { tar -czf "$OUT/results-$CALL.tgz" -C "$R" . ; cp "$R/session-log.txt" "$OUT/session-log-$CALL.txt"; }
-est() { case $1 in models) echo 90 ;; foundation) echo 120 ;; spec) echo 150 ;; spec-trained) echo 60 ;; serve) echo 120 ;; pflash) echo 300 ;; report-decode) echo 200 ;; report-sweep) echo 200 ;; report-prefill) echo 200 ;; report-niah) echo 150 ;; *) echo 60 ;; esac; }
+est() { case $1 in models) echo 90 ;; foundation) echo 120 ;; spec) echo 150 ;; spec-trained) echo 60 ;; serve) echo 120 ;; pflash|pflash-window) echo 300 ;; report-decode) echo 200 ;; report-sweep) echo 200 ;; report-prefill) echo 200 ;; report-niah) echo 150 ;; *) echo 60 ;; esac; }
 LONG=135168
 T="$W/8b-q4_k_m.gguf"
 log "call $CALL: stages ${STAGES:?set STAGES}; commit $FLINT_GIT_COMMIT; $(nvidia-smi --query-gpu=name,driver_version --format=csv,noheader 2>/dev/null)"
@@ -48,6 +49,8 @@ for st in $STAGES; do
     spec-trained) OUT="$R/spec-trained" SET=trained T="$TRAINED/code29m-q8_0.gguf" D="$TRAINED/code29m-dflash-3l.gguf" N=512 $TO bash bench/gpu/spec.sh ;;
     serve) OUT="$R/serve" $TO bash bench/gpu/serve.sh ;;
     pflash) OUT="$R/pflash" $TO bash bench/gpu/pflash.sh ;;
+    # the scorer's prefill with a 4096-position window (llama-bench baselines are reused if present)
+    pflash-window) OUT="$R/pflash-window" SCORER_WINDOW=4096 $TO bash bench/gpu/pflash.sh ;;
     report-*) OUT="$R/report" PARTS=${st#report-} $TO bash bench/gpu/report.sh ;;
     *) log "unknown stage $st" ;;
   esac > "$R/$st-stdout.txt" 2>&1

@@ -50,6 +50,7 @@ interface RunOptions {
   prefillThreshold: number;
   keepRatio: number;
   scorer?: string;
+  scorerWindow: number;
 }
 
 const CACHE_TYPES = ["f32", "f16", "bf16", "q8_0", "q4_0"] as const;
@@ -90,6 +91,7 @@ export function registerRun(program: Command): void {
     .option("--prefill-threshold <n>", "PFlash auto: compress prompts of at least this many tokens", int(1), DEFAULT_PREFILL_THRESHOLD)
     .option("--keep-ratio <r>", "PFlash: fraction of 32-token prompt chunks the target evaluates (head and tail chunks always)", num(0, 1), DEFAULT_KEEP_RATIO)
     .option("--scorer <file>", "PFlash scorer GGUF (or hf:...): a small qwen3-architecture model, e.g. Qwen3-0.6B")
+    .option("--scorer-window <n>", "PFlash: the scorer's prefill attends to the last n positions only (0 = all; faster on long prompts, approximate)", int(0), 0)
     .option("--json", "print one JSON object with text and timings instead of streaming")
     .action(async (o: RunOptions, cmd: Command) => {
       await runCommand(o, cmd.getOptionValueSource("treeK") === "cli");
@@ -127,6 +129,7 @@ async function runCommand(o: RunOptions, treeKExplicit = false): Promise<void> {
       scorer: o.scorer === undefined ? undefined : await resolveModelArg(o.scorer),
       scorerDevice: o.gpuLayers === 0 ? "cpu" : "auto",
       threads: o.threads,
+      scorerWindow: o.scorerWindow,
     },
     modelPath,
   );

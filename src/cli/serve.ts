@@ -38,6 +38,7 @@ export interface ServeOptions {
   prefillThreshold: number;
   keepRatio: number;
   scorer?: string;
+  scorerWindow: number;
 }
 
 function budgetArg(value: string): number | "auto" {
@@ -70,6 +71,7 @@ export function registerServe(program: Command): void {
     .option("--prefill-threshold <n>", "PFlash auto: compress when this many prompt tokens need a prefill", int(1), DEFAULT_PREFILL_THRESHOLD)
     .option("--keep-ratio <r>", "PFlash: fraction of 32-token prompt chunks the target evaluates (head and tail chunks always)", num(0, 1), DEFAULT_KEEP_RATIO)
     .option("--scorer <file>", "PFlash scorer GGUF (or hf:...): a small qwen3-architecture model, e.g. Qwen3-0.6B")
+    .option("--scorer-window <n>", "PFlash: the scorer's prefill attends to the last n positions only (0 = all; faster on long prompts, approximate)", int(0), 0)
     .action(async (o: ServeOptions) => {
       await serveCommand(o);
     });
@@ -111,6 +113,7 @@ async function serveCommand(o: ServeOptions): Promise<void> {
           scorer: o.scorer === undefined ? undefined : await resolveModelArg(o.scorer),
           scorerDevice: o.gpuLayers === 0 ? "cpu" : "auto",
           threads: o.threads,
+          scorerWindow: o.scorerWindow,
         },
         modelPath,
       );

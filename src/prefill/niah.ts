@@ -39,6 +39,8 @@ export interface NiahOptions {
   flashAttn?: "auto" | "on" | "off";
   scorerDevice?: "auto" | "cpu" | "gpu";
   scorerChunk?: number;
+  /** the scorer's prefill attention window (0 = full) */
+  scorerWindow?: number;
   fillerFile?: string;
   /** called with each row as it is measured */
   onRow?: (row: NiahRow) => void;
@@ -183,7 +185,7 @@ export async function runNiah(o: NiahOptions): Promise<NiahRow[]> {
     ctx = Context.create(model, { ctx: need, threads: o.threads, flashAttn: o.flashAttn });
     if (o.scorer) {
       pf = await loadPrefill(
-        { compression: "always", keepRatio: o.keepRatio, scorer: o.scorer, scorerDevice: o.scorerDevice ?? (o.gpuLayers === 0 ? "cpu" : "auto"), threads: o.threads, scorerChunk: o.scorerChunk },
+        { compression: "always", keepRatio: o.keepRatio, scorer: o.scorer, scorerDevice: o.scorerDevice ?? (o.gpuLayers === 0 ? "cpu" : "auto"), threads: o.threads, scorerChunk: o.scorerChunk, scorerWindow: o.scorerWindow },
         o.model,
       );
     }

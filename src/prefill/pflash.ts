@@ -40,6 +40,8 @@ export interface PrefillOptions {
   threads?: number;
   /** tokens per scorer prefill graph (default 512) */
   scorerChunk?: number;
+  /** the scorer's prefill attends to this many recent positions (default 0 = all; see ScorerOptions.window) */
+  scorerWindow?: number;
 }
 
 export interface PrefillReport {
@@ -183,7 +185,7 @@ export async function loadPrefill(o: PrefillOptions, targetPath: string): Promis
     if (err instanceof UserError) throw err;
     throw new UserError(`cannot use ${scorerPath} as a PFlash scorer: ${(err as Error).message}`);
   }
-  const scorer = Scorer.load(scorerPath, { device: o.scorerDevice, threads: o.threads, chunk: o.scorerChunk });
+  const scorer = Scorer.load(scorerPath, { device: o.scorerDevice, threads: o.threads, chunk: o.scorerChunk, window: o.scorerWindow });
   let vocabModel: NativeModel | undefined;
   try {
     if (!sameVocab) vocabModel = NativeModel.load(scorerPath, { vocabOnly: true });

@@ -34,6 +34,10 @@ export interface ScorerOptions {
   queries?: number;
   /** smoothing window along positions, odd (default 13) */
   pool?: number;
+  /** prefill attention window in tokens (default 0 = full attention): each prompt token attends to the
+   *  last `window` positions only, so the prefill costs O(n x window) instead of O(n^2); the scoring
+   *  queries still see every position. An approximation of the scorer's own forward. */
+  window?: number;
 }
 
 export interface ScorerInfo {
@@ -89,6 +93,10 @@ interface Built {
   pos: Tensor;
   kvIdx: Tensor;
   qpos: Tensor;
+  /** window mode: ring rows of the tokens, each query's lowest visible position - 0.5, ring positions */
+  ringIdx?: Tensor;
+  qlo?: Tensor;
+  kpos?: Tensor;
   out?: Tensor;
   q?: Tensor[];
 }
@@ -118,6 +126,14 @@ export class Scorer {
   private kv: TensorArena | undefined;
   private kCache: Tensor[] = [];
   private vCache: Tensor[] = [];
+  /** window mode: ring caches of the last `ring` positions, and the position each ring row holds */
+  private kRing: Tensor[] = [];
+  private vRing: Tensor[] = [];
+  readonly window: number;
+  private readonly ring: number;
+  private readonly ringPos: Float32Array;
+  private readonly inRing: BigInt64Array;
+  private readonly inQlo: Float32Array;
   private capacity = 0;
   private readonly graphs = new Map<string, Built>();
   // reused host inputs, chunk-sized
@@ -197,6 +213,13 @@ export class Scorer {
     this.inPos = new Int32Array(n);
     this.inIdx = new BigInt64Array(n);
     this.inQpos = new Float32Array(n);
+    this.window = o.window ?? 0;
+    if (!Number.isInteger(this.window) || this.window < 0) throw new UserError(`scorer window must be an integer >= 0 (0 = full attention), got ${this.window}`);
+    // a chunk's writes replace the ring's oldest rows, which no query of that chunk can see any more
+    this.ring = this.window > 0 ? this.window + n : 0;
+    this.ringPos = new Float32Array(this.ring);
+    this.inRing = new BigInt64Array(n);
+    this.inQlo = new Float32Array(n);
   }
 
   /** Loads a qwen3 GGUF into a backend. A missing, corrupt or non-qwen3 file is a UserError. */
@@ -238,12 +261,18 @@ export class Scorer {
     this.kv?.free();
     this.kv = undefined;
     const { layers, kvHeads, headDim } = this.info;
-    const kv = TensorArena.create(2 * layers);
+    const kv = TensorArena.create((this.ring > 0 ? 4 : 2) * layers);
     this.kCache = [];
     this.vCache = [];
+    this.kRing = [];
+    this.vRing = [];
     for (let l = 0; l < layers; l++) {
       this.kCache.push(kv.newTensor(F16, [headDim * kvHeads, cap]));
       this.vCache.push(kv.newTensor(F16, [headDim * kvHeads, cap]));
+      if (this.ring > 0) {
+        this.kRing.push(kv.newTensor(F16, [headDim * kvHeads, this.ring]));
+        this.vRing.push(kv.newTensor(F16, [headDim * kvHeads, this.ring]));
+      }
     }
     try {
       kv.allocate(this.backend);
@@ -265,8 +294,17 @@ export class Scorer {
     return g.log(g.step(d));
   }
 
+  /** Window mask [ring, T]: 0 where the ring row's position is in (query - window, query], -inf elsewhere
+   *  (empty rows hold a far negative position). */
+  private windowMask(g: ComputeGraph, qpos: Tensor, qlo: Tensor, kpos: Tensor, T: number): Tensor {
+    const k = g.repeat(kpos, [this.ring, T]);
+    const causal = g.step(g.sub(g.repeat(qpos, [this.ring, T]), k));
+    const recent = g.step(g.sub(k, g.repeat(qlo, [this.ring, T])));
+    return g.log(g.mul(causal, recent));
+  }
+
   /** Q (post-norm, post-RoPE, [d, H, T]) and the cache writes of one layer's K/V. */
-  private qkv(g: ComputeGraph, l: number, x: Tensor, pos: Tensor, kvIdx: Tensor, T: number, needQ: boolean): { cur: Tensor; q?: Tensor } {
+  private qkv(g: ComputeGraph, l: number, x: Tensor, pos: Tensor, kvIdx: Tensor, T: number, needQ: boolean, ringIdx?: Tensor): { cur: Tensor; q?: Tensor } {
     const { headDim: d, heads: H, kvHeads: Hk, rmsEps: eps, ropeFreqBase } = this.info;
     const L = this.layers[l];
     const rope = { nDims: d, mode: NEOX, nCtxOrig: 0, freqBase: ropeFreqBase };
@@ -276,6 +314,10 @@ export class Scorer {
     const v = g.mulMat(L.wv, cur);
     g.expand(g.setRows(this.kCache[l], g.reshape(k, [d * Hk, T]), kvIdx));
     g.expand(g.setRows(this.vCache[l], v, kvIdx));
+    if (ringIdx) {
+      g.expand(g.setRows(this.kRing[l], g.reshape(k, [d * Hk, T]), ringIdx));
+      g.expand(g.setRows(this.vRing[l], v, ringIdx));
+    }
     if (!needQ) return { cur };
     let q = g.reshape(g.mulMat(L.wq, cur), [d, H, T]);
     q = g.rope(g.mul(g.rmsNorm(q, eps), L.qNorm), pos, rope);
@@ -288,26 +330,36 @@ export class Scorer {
     return g.permute(g.view(t, [d, Hk, kvLen], [d * 2, d * Hk * 2, d * Hk * kvLen * 2], 0), 0, 2, 1, 3);
   }
 
-  /** Attention output projection + residual + FFN + residual. */
+  /** Attention output projection + residual + FFN + residual (over the ring in window mode). */
   private finishLayer(g: ComputeGraph, l: number, x: Tensor, q: Tensor, mask16: Tensor, kvLen: number, T: number): Tensor {
     const { headDim: d, heads: H, rmsEps: eps } = this.info;
     const L = this.layers[l];
-    const att = g.flashAttn(g.permute(q, 0, 2, 1, 3), this.cacheView(g, this.kCache[l], kvLen), this.cacheView(g, this.vCache[l], kvLen), mask16, 1 / Math.sqrt(d));
+    const [kc, vc, n] = this.ring > 0 ? [this.kRing[l], this.vRing[l], this.ring] : [this.kCache[l], this.vCache[l], kvLen];
+    const att = g.flashAttn(g.permute(q, 0, 2, 1, 3), this.cacheView(g, kc, n), this.cacheView(g, vc, n), mask16, 1 / Math.sqrt(d));
     const h = g.add(g.mulMat(L.wo, g.reshape(att, [d * H, T])), x);
     const f = g.mul(g.rmsNorm(h, eps), L.ffnNorm);
     return g.add(g.mulMat(L.down, g.swiglu(g.mulMat(L.gate, f), g.mulMat(L.up, f))), h);
   }
 
   private inputs(g: ComputeGraph, T: number) {
+    const win = this.ring > 0 ? { ringIdx: g.input(I64, [T], "ring_idx"), qlo: g.input(F32, [1, T], "qlo"), kpos: g.input(F32, [this.ring, 1], "kpos") } : {};
     return {
       tokens: g.input(I32, [T], "tokens"),
       pos: g.input(I32, [T], "pos"),
       kvIdx: g.input(I64, [T], "kv_idx"),
       qpos: g.input(F32, [1, T], "qpos"),
+      ...win,
     };
   }
 
+  /** The F16 mask finishLayer's attention uses: causal over the cache, or the window over the ring. */
+  private attnMask16(g: ComputeGraph, inp: ReturnType<Scorer["inputs"]>, kvLen: number, T: number): Tensor {
+    return g.cast(this.ring > 0 ? this.windowMask(g, inp.qpos, inp.qlo!, inp.kpos!, T) : this.causalMask(g, inp.qpos, kvLen, T), F16);
+  }
+
   private chunkGraph(kvLen: number, logits: boolean): Built {
+    // window mode reads only the ring: one shape for every chunk
+    if (this.ring > 0) kvLen = 0;
     const key = `chunk:${kvLen}:${logits}`;
     let b = this.graphs.get(key);
     if (b) return b;
@@ -315,13 +367,13 @@ export class Scorer {
     const g = ComputeGraph.create(this.graphNodes);
     try {
       const inp = this.inputs(g, T);
-      const mask16 = g.cast(this.causalMask(g, inp.qpos, kvLen, T), F16);
+      const mask16 = this.attnMask16(g, inp, kvLen, T);
       let x = g.getRows(this.tokEmbd, inp.tokens);
       const nl = this.layers.length;
       for (let l = 0; l < nl; l++) {
         // without logits the last layer only has to write its K/V
         const last = l === nl - 1 && !logits;
-        const { q } = this.qkv(g, l, x, inp.pos, inp.kvIdx, T, !last);
+        const { q } = this.qkv(g, l, x, inp.pos, inp.kvIdx, T, !last, inp.ringIdx);
         if (!last) x = this.finishLayer(g, l, x, q!, mask16, kvLen, T);
       }
       let out: Tensor | undefined;
@@ -371,14 +423,15 @@ export class Scorer {
     const g = ComputeGraph.create(this.graphNodes);
     try {
       const inp = this.inputs(g, nq);
+      // the scoring probabilities always cover every position; the forward between layers follows the mode
       const mask = this.causalMask(g, inp.qpos, kvLen, nq);
-      const mask16 = g.cast(mask, F16);
+      const mask16 = this.attnMask16(g, inp, kvLen, nq);
       let x = g.getRows(this.tokEmbd, inp.tokens);
       const nl = this.layers.length;
       let best: Tensor | undefined;
       const qs: Tensor[] = [];
       for (let l = 0; l < nl; l++) {
-        const { q } = this.qkv(g, l, x, inp.pos, inp.kvIdx, nq, true);
+        const { q } = this.qkv(g, l, x, inp.pos, inp.kvIdx, nq, true, inp.ringIdx);
         if (capture) qs.push(g.output(q!));
         // [kvLen, nq, H] attention probabilities of the queries over every position
         const kq = g.mulMat(this.cacheView(g, this.kCache[l], kvLen), g.permute(q!, 0, 2, 1, 3));
@@ -407,7 +460,19 @@ export class Scorer {
       this.inPos[i] = p;
       this.inIdx[i] = BigInt(p);
       this.inQpos[i] = p + 0.5;
+      if (this.ring > 0) {
+        const r = p % this.ring;
+        this.inRing[i] = BigInt(r);
+        this.inQlo[i] = p + 0.5 - this.window;
+        // every row is written, padding included (as future positions, masked by causality)
+        this.ringPos[r] = p;
+      }
     }
+  }
+
+  /** A new prompt: no ring row holds a position of it yet. */
+  private clearRing(): void {
+    this.ringPos.fill(-1e9);
   }
 
   private runWith(b: Built, T: number): void {
@@ -416,6 +481,11 @@ export class Scorer {
       tensorSet(b.pos, this.inPos.subarray(0, T));
       tensorSet(b.kvIdx, this.inIdx.subarray(0, T));
       tensorSet(b.qpos, this.inQpos.subarray(0, T));
+      if (b.ringIdx) {
+        tensorSet(b.ringIdx, this.inRing.subarray(0, T));
+        tensorSet(b.qlo!, this.inQlo.subarray(0, T));
+        tensorSet(b.kpos!, this.ringPos);
+      }
     });
   }
 
@@ -448,6 +518,7 @@ export class Scorer {
     const body = n - nq;
     const C = this.chunk;
     this.ensureCapacity(Math.max(n, Math.ceil(body / C) * C));
+    this.clearRing();
     const t0 = performance.now();
     let chunks = 0;
     for (let p0 = 0; p0 < body; p0 += C) {
@@ -482,6 +553,7 @@ export class Scorer {
     const C = this.chunk;
     const V = this.info.vocab;
     this.ensureCapacity(Math.ceil(n / C) * C);
+    this.clearRing();
     const out = new Float32Array(n * V);
     for (let p0 = 0; p0 < n; p0 += C) {
       const count = Math.min(C, n - p0);
