@@ -102,6 +102,8 @@ export class DFlashDrafter implements Drafter {
    *  position pos0 + i of `seq`. Call after every target decode, for the rows that stay committed. */
   inject(rowStart: number, count: number, pos0: number, nTargetRows: number, seq = 0, rows?: ArrayLike<number>): void {
     if (count <= 0) return;
+    // a request may start after one that ended in an unfollowed stretch (the prefix cache kept it)
+    if (seq === 0) this.closeGap(pos0);
     const views = Array.from(this.layerIds, (lid) => this.target.native.layerInput(lid, nTargetRows));
     const n = this.nEmbdTgt;
     const stride = views.length * n;

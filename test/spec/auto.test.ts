@@ -156,6 +156,20 @@ describe("DFlash drafter during plain stretches (follow off far from probes)", (
     expect(again.tokens).toEqual(plain.tokens.slice(0, 32));
     expect(again.spec.unfollowedSteps).toBe(0);
   });
+
+  it("continues from a cached prefix after a request that ended unfollowed (the server's next turn)", async () => {
+    const prompt = target.vocab.tokenize("Once upon a time");
+    // probes far apart: the request ends in a stretch the drafter did not follow
+    const controller = createSpecController(drafter, "chain", { probeEvery: 1000, maxProbeOverhead: 1 });
+    const first = await runSpec(ctx, drafter, prompt, { temperature: 0, maxTokens: 120, ignoreEog: true, budget: "auto", controller });
+    expect(first.spec.unfollowedSteps).toBeGreaterThan(0);
+    // the next turn: the conversation so far plus a new user message, reusing the cached KV
+    const history = Int32Array.from([...prompt, ...first.tokens.slice(0, first.kvTokens - prompt.length)]);
+    const next = Int32Array.from([...history, ...target.vocab.tokenize(" and then", { addSpecial: false })]);
+    const plainNext = await generateText(plainCtx, next, { temperature: 0, maxTokens: 24, ignoreEog: true });
+    const r = await runSpec(ctx, drafter, next, { temperature: 0, maxTokens: 24, ignoreEog: true, budget: 4, reuse: history.length });
+    expect(r.tokens).toEqual(plainNext.tokens);
+  });
 });
 
 describe.runIf(existsSync(code))("oracle drafter (simulated acceptance)", () => {
