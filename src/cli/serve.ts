@@ -1,9 +1,10 @@
 // `flint serve`: the HTTP server (OpenAI, Anthropic and Responses APIs) over one model, with
 // speculative decoding on by default.
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import type { Command } from "commander";
 import { FlintService } from "../server/service.js";
+import { chatTemplateProblem } from "../server/chat-template.js";
 import { startServer, type RunningServer } from "../server/server.js";
 import { UserError } from "../native/errors.js";
 import { loadRuntime, planDrafter, type SpecMode } from "../spec/runtime.js";
@@ -39,6 +40,7 @@ export interface ServeOptions {
   keepRatio: number;
   scorer?: string;
   scorerWindow: number;
+  chatTemplateFile?: string;
 }
 
 function budgetArg(value: string): number | "auto" {
@@ -58,6 +60,7 @@ export function registerServe(program: Command): void {
     .option("--port <n>", "port (0 = any free port)", int(0, 65535), 8080)
     .option("-c, --ctx <n>", "context size in tokens, prompt and output together (default: min(4096, training context))", int(1))
     .option("--api-key <key>", "require this key (Authorization: Bearer KEY or x-api-key: KEY) on every route but /health; or set FLINT_API_KEY")
+    .option("--chat-template-file <file>", "a Jinja chat template to use instead of the model's (as llama-server's option)")
     .option("--alias <name>", "model name reported by /v1/models and in responses (default: the model file name)")
     .option("--gpu-layers <n>", "layers to offload to the GPU (-1 = all)", int(-1), -1)
     .option("--cache-type-k <t>", "K cache type", choice(CACHE_TYPES))
@@ -77,6 +80,19 @@ export function registerServe(program: Command): void {
     });
 }
 
+/** Reads and checks a --chat-template-file before listening: a template that does not parse is refused. */
+function readChatTemplate(file: string): string {
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch (err) {
+    throw new UserError(`cannot read the chat template ${file}: ${(err as Error).message}`);
+  }
+  const problem = chatTemplateProblem(text);
+  if (problem) throw new UserError(`chat template ${file}: ${problem}`);
+  return text;
+}
+
 function modelIdOf(spec: string): string {
   return spec.startsWith("hf:") ? spec.slice(3) : path.basename(spec);
 }
@@ -92,6 +108,7 @@ async function serveCommand(o: ServeOptions): Promise<void> {
   // local files: refuse a bad flag combination or a mismatched drafter before listening (hf: specs
   // are resolved, perhaps downloaded, in the background and checked there)
   if (!spec.startsWith("hf:") && !existsSync(spec)) throw new UserError(`model file not found: ${spec}`);
+  const chatTemplate = o.chatTemplateFile === undefined ? undefined : readChatTemplate(o.chatTemplateFile);
   if (o.prefillCompression === "always" && !o.scorer) throw new UserError("--prefill-compression always needs a scorer model (--scorer FILE)");
   if (o.scorer && !o.scorer.startsWith("hf:") && !existsSync(o.scorer)) throw new UserError(`scorer file not found: ${o.scorer}`);
   if (!spec.startsWith("hf:") && !o.draft?.startsWith("hf:")) {
@@ -146,6 +163,7 @@ async function serveCommand(o: ServeOptions): Promise<void> {
         budget: o.budget ?? (o.spec === "auto" ? "auto" : undefined),
         metrics,
         prefill,
+        chatTemplate,
       });
     },
   });

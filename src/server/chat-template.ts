@@ -114,6 +114,21 @@ export function templateToolFormat(template: string | undefined): "qwen3-coder-x
 }
 
 /**
+ * The start of the assistant's answer that makes a tool call happen (tool_choice "required" or a
+ * named function), written into the prompt after the generation prompt: `<tool_call>` for the
+ * templates whose calls use it, plus the named function's head. Undefined where the template's
+ * syntax is not one of those, or where generation starts inside reasoning: then the choice is not
+ * enforced.
+ */
+export function forcedToolCallPrefix(template: string | undefined, choice: "required" | { name: string }, thinking: boolean | "auto"): string | undefined {
+  if (thinking === true) return undefined;
+  const fmt = templateToolFormat(template);
+  if (fmt !== "hermes-json" && fmt !== "qwen3-coder-xml") return undefined;
+  if (choice === "required") return "<tool_call>\n";
+  return fmt === "hermes-json" ? `<tool_call>\n{"name": ${JSON.stringify(choice.name)}, "arguments": ` : `<tool_call>\n<function=${choice.name}>\n`;
+}
+
+/**
  * How the output parser should treat `<think>`: true when the rendered prompt ends inside an open
  * `<think>` (QwQ, DeepSeek-R1 distills, Qwen3 thinking-2507 put it in the generation prompt), so
  * generation starts in reasoning; "auto" when the template knows `<think>`; else false.

@@ -13,7 +13,7 @@ import { createSpecController, generateSpeculative, type SpecStats } from "../sp
 import type { SpecController } from "../spec/controller.js";
 import { prefillReport, type PFlash, type PrefillPlan } from "../prefill/pflash.js";
 import type { Runtime } from "../spec/runtime.js";
-import { renderChat, thinkingMode } from "./chat-template.js";
+import { forcedToolCallPrefix, renderChat, thinkingMode } from "./chat-template.js";
 import { QueueFullError, RequestError } from "./errors.js";
 import { ServerMetrics } from "./metrics.js";
 import { CountingDrafter } from "./counting-drafter.js";
@@ -40,6 +40,8 @@ export interface ServiceOptions {
   minSaveTokens?: number;
   /** PFlash speculative prefill (lossy; loadPrefill decides whether there is one); freed with the service */
   prefill?: PFlash;
+  /** a Jinja chat template used instead of the GGUF's (llama-server's --chat-template-file) */
+  chatTemplate?: string;
 }
 
 /** What tests and operators can see of the service's state. */
@@ -58,6 +60,9 @@ interface Prepared {
   stop: string[];
   /** chat requests parse their output; raw completions pass text through */
   parser?: OutputParser;
+  /** the answer's forced start (a tool call for tool_choice "required" or a named function): it
+   *  ends the prompt, and the parser reads it before the generated text */
+  prefill?: string;
 }
 
 interface SavedState {
@@ -83,7 +88,7 @@ export class FlintService implements GenerationService {
   private readonly template: string | undefined;
   private readonly bosText: string;
   private readonly eosText: string;
-  private readonly o: Required<Omit<ServiceOptions, "budget" | "metrics" | "prefill">> & Pick<ServiceOptions, "budget" | "prefill">;
+  private readonly o: Required<Omit<ServiceOptions, "budget" | "metrics" | "prefill" | "chatTemplate">> & Pick<ServiceOptions, "budget" | "prefill">;
   /** the history in sequence 0: KV for live[0, liveLength) */
   private live: Int32Array = EMPTY;
   /** the drafter's state covers live[0, liveDrafter) */
@@ -120,7 +125,7 @@ export class FlintService implements GenerationService {
     );
     this.slots = new SlotStore({ maxSlots: this.o.cacheSlots, maxBytes: this.o.cacheBytes });
     const model = rt.model;
-    this.template = model.chatTemplate();
+    this.template = o.chatTemplate ?? model.chatTemplate();
     const v = model.vocab;
     this.bosText = v.bos >= 0 ? v.text(v.bos) : "";
     this.eosText = v.eos >= 0 ? v.text(v.eos) : "";
@@ -195,6 +200,12 @@ export class FlintService implements GenerationService {
         it = generateSpeculative(this.ctx, this.drafter!, p.tokens, { ...opts, budget: this.o.budget, shape: this.rt.tree ? "tree" : "chain", controller: this.controller });
       } else {
         it = generate(this.ctx, p.tokens, opts);
+      }
+      if (p.prefill && p.parser) {
+        for (const e of p.parser.push(p.prefill)) {
+          emitted = true;
+          yield e;
+        }
       }
       for (;;) {
         const r = await it.next();
@@ -366,9 +377,11 @@ export class FlintService implements GenerationService {
   private prepare(req: GenRequest): Prepared {
     let tokens: Int32Array;
     let parser: OutputParser | undefined;
+    let prefill: string | undefined;
     if (req.messages) {
-      const { tokens: t, tools, text } = this.renderPrompt(req);
+      const { tokens: t, tools, text, prefill: pre } = this.renderPrompt(req);
       tokens = t;
+      prefill = pre;
       parser = createOutputParser({ tools: tools !== undefined && tools.length > 0, thinking: thinkingMode(this.template, text), toolDefs: tools });
     } else if (typeof req.prompt === "string") {
       tokens = this.rt.model.vocab.tokenize(req.prompt, { addSpecial: true, parseSpecial: true });
@@ -386,10 +399,10 @@ export class FlintService implements GenerationService {
     if (!Number.isInteger(req.maxTokens) && req.maxTokens !== Infinity) throw new RequestError(400, `max tokens must be an integer, got ${req.maxTokens}`, "max_tokens");
     if (req.maxTokens < 0) throw new RequestError(400, `max tokens must not be negative, got ${req.maxTokens}`, "max_tokens");
     const maxTokens = Math.min(req.maxTokens, nCtx - tokens.length);
-    return { tokens, maxTokens, stop: req.stop.filter((s) => s.length > 0), parser };
+    return { tokens, maxTokens, stop: req.stop.filter((s) => s.length > 0), parser, prefill };
   }
 
-  private renderPrompt(req: Pick<GenRequest, "messages" | "tools" | "toolChoice" | "enableThinking">): { tokens: Int32Array; tools?: ToolDef[]; text: string } {
+  private renderPrompt(req: Pick<GenRequest, "messages" | "tools" | "toolChoice" | "enableThinking">): { tokens: Int32Array; tools?: ToolDef[]; text: string; prefill?: string } {
     const tools = offeredTools(req);
     let text: string;
     try {
@@ -409,7 +422,10 @@ export class FlintService implements GenerationService {
     }
     // templates usually write the BOS text themselves; adding it again would double it
     const addSpecial = !(this.bosText !== "" && text.startsWith(this.bosText));
-    return { tokens: this.rt.model.vocab.tokenize(text, { addSpecial, parseSpecial: true }), tools, text };
+    const choice = req.toolChoice;
+    const prefill = tools && (choice === "required" || (choice && typeof choice === "object")) ? forcedToolCallPrefix(this.template, choice, thinkingMode(this.template, text)) : undefined;
+    const full = prefill ? text + prefill : text;
+    return { tokens: this.rt.model.vocab.tokenize(full, { addSpecial, parseSpecial: true }), tools, text, prefill };
   }
 
   countPromptTokens(req: Omit<GenRequest, "signal" | "sampling" | "maxTokens" | "stop">): number {
