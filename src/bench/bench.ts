@@ -62,6 +62,8 @@ export interface BenchOptions {
   niahTrials?: number;
   /** sweep: also sweep oracle chains at --oracle-al (simulated) */
   sweepOracle?: boolean;
+  /** prefill, niah: the scorer's prefill attention window (0 = full) */
+  scorerWindow?: number;
   /** sweep: chain depths and DDTree budgets to measure (default DEFAULT_CHAIN_BUDGETS / DEFAULT_TREE_BUDGETS) */
   chainBudgets?: number[];
   treeBudgets?: number[];
@@ -219,8 +221,8 @@ export async function runBench(o: BenchOptions): Promise<BenchOutcome> {
       if (bad.length) throw new UserError(`prefill lengths ${bad.join(", ")} exceed the target's training context of ${train} tokens`);
       let note = "not run: no --scorer given";
       if (scorerPath) {
-        pflash = await loadPrefill({ compression: "always", keepRatio: o.keepRatio, scorer: scorerPath, scorerDevice: gpuLayers === 0 ? "cpu" : "auto", threads }, modelPath);
-        note = `scorer ${path.basename(scorerPath)}, keep ratio ${pflash?.keepRatio ?? "?"}, compression forced on at every length (lossy: see the NIAH suite for quality)`;
+        pflash = await loadPrefill({ compression: "always", keepRatio: o.keepRatio, scorer: scorerPath, scorerDevice: gpuLayers === 0 ? "cpu" : "auto", threads, scorerWindow: o.scorerWindow }, modelPath);
+        note = `scorer ${path.basename(scorerPath)}, keep ratio ${pflash?.keepRatio ?? "?"}${o.scorerWindow ? `, scorer prefill window ${o.scorerWindow}` : ""}, compression forced on at every length (lossy: see the NIAH suite for quality)`;
       }
       const p = await runPrefill(harness, { prompts: prompts.length ? prompts : loadPrompts("all"), lengths, reps: o.reps ?? (smoke ? 1 : 3), progress, pflash, pflashNote: note });
       results.prefill = p.section;
@@ -235,6 +237,7 @@ export async function runBench(o: BenchOptions): Promise<BenchOutcome> {
         contexts,
         trials: o.niahTrials ?? (smoke ? 1 : 3),
         keepRatio: o.keepRatio,
+        scorerWindow: o.scorerWindow,
         threads,
         gpuLayers,
         flashAttn,
