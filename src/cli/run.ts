@@ -1,6 +1,5 @@
 // `flint run`: load a model, generate from a prompt, stream the text (or print one JSON object).
 import { readFileSync } from "node:fs";
-import { freemem } from "node:os";
 import type { Command } from "commander";
 import { generate, generateText, type GenerateEvent, type GenerateResult } from "../engine/generate.js";
 import type { Drafter } from "../spec/drafter.js";
@@ -9,10 +8,7 @@ import { greedyExtender, OracleSpecDrafter, SIMULATED_ACCEPTANCE } from "../spec
 import { Context } from "../engine/context.js";
 import { generateSpeculative, type SpecStats } from "../spec/generate-spec.js";
 import { loadRuntime } from "../spec/runtime.js";
-import { primaryDeviceName } from "../bench/env.js";
-import { resolveTuning } from "../bench/profile.js";
-import { inspectModel } from "../models/inspect.js";
-import { fitForRun } from "../models/memory-fit.js";
+import { planLoad } from "./load-plan.js";
 import { DEFAULT_KEEP_RATIO, DEFAULT_PREFILL_THRESHOLD, formatPrefillReport, loadPrefill, PREFILL_COMPRESSION, prefillReport, type PFlash, type PrefillCompression, type PrefillPlan } from "../prefill/pflash.js";
 import { UserError } from "../native/errors.js";
 import { getNative, listDevices } from "../native/index.js";
@@ -134,40 +130,19 @@ async function runCommand(o: RunOptions, treeKExplicit = false): Promise<void> {
     modelPath,
   );
   const draftPath = o.draft === undefined ? undefined : await resolveModelArg(o.draft);
-  if (o.budget === undefined && draftPath !== undefined) {
-    // a tuned profile for this pair on this device (flint tune), else the GPU family's built-in tree budget
-    const t = resolveTuning({ modelPath, draftPath, spec: o.spec, treeK: o.treeK, treeKExplicit, flashAttn: o.flashAttn, device: primaryDeviceName(o.gpuLayers) });
-    if (t.budget !== undefined) {
-      o.budget = t.budget;
-      o.treeK = t.treeK ?? o.treeK;
-      process.stderr.write(`${t.message}\n`);
-    }
-  }
   let rt: Awaited<ReturnType<typeof loadRuntime>>;
   try {
-    // memory fit: --ctx auto picks the largest context that fits; a context that cannot fit is refused
-    // (GPU) or warned about, naming what would fit
-    // (an unreadable file is left to the loader, whose message names the problem)
-    const [ti, di] = await Promise.all([inspectModel(modelPath), draftPath === undefined ? undefined : inspectModel(draftPath)].map((p) => p?.catch(() => undefined)));
-    const fit =
-      ti === undefined
-        ? { ctx: o.ctx === "auto" ? undefined : o.ctx, notes: [] }
-        : fitForRun({
-            target: ti,
-            draft: di,
-            ctx: o.ctx,
-            run: { cacheTypeK: o.cacheTypeK, cacheTypeV: o.cacheTypeV, flashAttn: o.flashAttn !== "off" && o.treeK <= 1, gpuLayers: o.gpuLayers },
-            devices: listDevices(),
-            hostAvailable: freemem(),
-          });
-    for (const line of fit.notes) process.stderr.write(`${line}\n`);
+    const plan = await planLoad({ modelPath, draftPath, spec: o.spec, treeK: o.treeK, treeKExplicit, budget: o.budget, ctx: o.ctx, cacheTypeK: o.cacheTypeK, cacheTypeV: o.cacheTypeV, flashAttn: o.flashAttn, gpuLayers: o.gpuLayers });
+    o.budget = plan.budget;
+    o.treeK = plan.treeK;
+    for (const line of plan.messages) process.stderr.write(`${line}\n`);
     rt = await loadRuntime({
       modelPath,
       draftPath,
       spec: o.spec,
       treeK: o.treeK,
       gpuLayers: o.gpuLayers,
-      ctx: fit.ctx,
+      ctx: plan.ctx,
       threads: o.threads,
       flashAttn: o.flashAttn,
       cacheTypeK: o.cacheTypeK,

@@ -12,6 +12,7 @@ import { demoModelPath } from "./demo-model.js";
 import { choice, int, num } from "./options.js";
 import { DEFAULT_KEEP_RATIO, DEFAULT_PREFILL_THRESHOLD, loadPrefill, PREFILL_COMPRESSION, type PrefillCompression } from "../prefill/pflash.js";
 import { resolveModelArg } from "./resolve.js";
+import { planLoad } from "./load-plan.js";
 
 const CACHE_TYPES = ["f32", "f16", "bf16", "q8_0", "q4_0"] as const;
 type CacheType = (typeof CACHE_TYPES)[number];
@@ -24,7 +25,7 @@ export interface ServeOptions {
   treeK: number;
   host: string;
   port: number;
-  ctx?: number;
+  ctx?: number | "auto";
   apiKey?: string;
   alias?: string;
   gpuLayers: number;
@@ -58,7 +59,7 @@ export function registerServe(program: Command): void {
     .option("--tree-k <k>", "DDTree verify from the drafter's top-k per position (1 = chain; needs --flash-attn off)", int(1, 16), 1)
     .option("--host <addr>", "address to bind (loopback by default; anything else exposes the server to the network)", "127.0.0.1")
     .option("--port <n>", "port (0 = any free port)", int(0, 65535), 8080)
-    .option("-c, --ctx <n>", "context size in tokens, prompt and output together (default: min(4096, training context))", int(1))
+    .option("-c, --ctx <n|auto>", "context size in tokens, prompt and output together (default: min(4096, training context)); auto = the largest that fits the free device memory, up to the training context", (v: string) => (v === "auto" ? ("auto" as const) : int(1)(v)))
     .option("--api-key <key>", "require this key (Authorization: Bearer KEY or x-api-key: KEY) on every route but /health; or set FLINT_API_KEY")
     .option("--chat-template-file <file>", "a Jinja chat template to use instead of the model's (as llama-server's option)")
     .option("--alias <name>", "model name reported by /v1/models and in responses (default: the model file name)")
@@ -75,8 +76,8 @@ export function registerServe(program: Command): void {
     .option("--keep-ratio <r>", "PFlash: fraction of 32-token prompt chunks the target evaluates (head and tail chunks always)", num(0, 1), DEFAULT_KEEP_RATIO)
     .option("--scorer <file>", "PFlash scorer GGUF (or hf:...): a small qwen3-architecture model, e.g. Qwen3-0.6B")
     .option("--scorer-window <n>", "PFlash: the scorer's prefill attends to the last n positions only (0 = all; faster on long prompts, approximate)", int(0), 0)
-    .action(async (o: ServeOptions) => {
-      await serveCommand(o);
+    .action(async (o: ServeOptions, cmd: Command) => {
+      await serveCommand(o, cmd.getOptionValueSource("treeK") === "cli");
     });
 }
 
@@ -97,7 +98,7 @@ function modelIdOf(spec: string): string {
   return spec.startsWith("hf:") ? spec.slice(3) : path.basename(spec);
 }
 
-async function serveCommand(o: ServeOptions): Promise<void> {
+async function serveCommand(o: ServeOptions, treeKExplicit = false): Promise<void> {
   const apiKey = o.apiKey ?? (process.env.FLINT_API_KEY || undefined);
   let modelSpec = o.model;
   if (modelSpec === undefined) {
@@ -135,14 +136,20 @@ async function serveCommand(o: ServeOptions): Promise<void> {
         modelPath,
       );
       let rt;
+      let budget = o.budget;
       try {
+        const draftPath = o.draft === undefined ? undefined : await resolveModelArg(o.draft);
+        // a tuned profile (flint tune) and the memory fit, as flint run does
+        const plan = await planLoad({ modelPath, draftPath, spec: o.spec, treeK: o.treeK, treeKExplicit, budget, ctx: o.ctx, cacheTypeK: o.cacheTypeK, cacheTypeV: o.cacheTypeV, flashAttn: o.flashAttn, gpuLayers: o.gpuLayers });
+        for (const line of plan.messages) process.stderr.write(`${line}\n`);
+        budget = plan.budget;
         rt = await loadRuntime({
           modelPath,
-          draftPath: o.draft === undefined ? undefined : await resolveModelArg(o.draft),
+          draftPath,
           spec: o.spec,
-          treeK: o.treeK,
+          treeK: plan.treeK,
           gpuLayers: o.gpuLayers,
-          ctx: o.ctx,
+          ctx: plan.ctx,
           threads: o.threads,
           flashAttn: o.flashAttn,
           cacheTypeK: o.cacheTypeK,
@@ -160,7 +167,7 @@ async function serveCommand(o: ServeOptions): Promise<void> {
         maxQueue: o.maxQueue,
         cacheSlots: o.cacheSlots,
         cacheBytes: o.cacheMem * 1024 * 1024,
-        budget: o.budget ?? (o.spec === "auto" ? "auto" : undefined),
+        budget: budget ?? (o.spec === "auto" ? "auto" : undefined),
         metrics,
         prefill,
         chatTemplate,

@@ -22,6 +22,7 @@ import type { SweepPoint, SweepSection } from "../../src/bench/results.js";
 import { runTune } from "../../src/bench/tune.js";
 import { captureCommands } from "../helpers/cli-capture.js";
 import { tinyDrafterPath, tinyModelPath } from "../helpers/models.js";
+import { spawnServe } from "../server/spawn.js";
 
 const pt = (drafter: string, shape: "ar" | "chain" | "tree", budget: number | "auto", tps: number, extra: Partial<SweepPoint> = {}): SweepPoint => ({
   drafter,
@@ -180,5 +181,17 @@ describe("flint tune, then flint run", () => {
     }
     const out = JSON.parse(state.stdout.trim().split("\n").pop()!);
     expect(out.spec.budget).toBe(profile.chainLength);
+  });
+
+  it("flint serve finds the profile too, and --ctx auto fits the context", async () => {
+    const [t, d] = [await tinyModelPath(), await tinyDrafterPath()];
+    const s = await spawnServe(["--model", t, "--spec", "dflash", "--draft", d, "--tree-k", "1", "--ctx", "auto", "--gpu-layers", "0"], { FLINT_CONFIG_DIR: dir });
+    try {
+      expect(s.output()).toMatch(/flint: using tuned profile .*\.json/);
+      // the tiny model trains at 4096 tokens, which fits any machine that runs the tests
+      expect(s.output()).toMatch(/model loaded \(context 4096 tokens, drafter dflash\)/);
+    } finally {
+      expect(await s.stop()).toBe(0);
+    }
   });
 });
