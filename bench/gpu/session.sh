@@ -22,8 +22,13 @@ DEADLINE=${DEADLINE_AT:-$(( $(date +%s) + ${BUDGET_S:-540} ))}
 log() { echo "[$(date +%T)] $*" | tee -a "$R/session-log.txt"; }
 pack() { tar -czf "$OUT/results-$CALL.tgz" -C "$R" . ; cp "$R/session-log.txt" "$OUT/session-log-$CALL.txt"; }
 est() { case $1 in models) echo 90 ;; foundation) echo 120 ;; spec) echo 150 ;; spec-trained) echo 60 ;; serve) echo 120 ;; pflash|pflash-window) echo 300 ;; report-decode) echo 200 ;; report-sweep) echo 200 ;; report-prefill) echo 200 ;; report-niah) echo 150 ;; *) echo 60 ;; esac; }
-LONG=135168
-T="$W/8b-q4_k_m.gguf"
+# PRESET=tiny (with small CONTEXTS, e.g. 1024,2048) is a dry run of every stage on a CPU
+export PRESET=${PRESET:-8b}
+SC=0.6b; [ "$PRESET" = tiny ] && { SC=tiny; export CTX=${CTX:-4096}; }
+# the training context pflash.sh wants for its largest prompt (same formula)
+MAXC=$(echo "${CONTEXTS:-16384,32768,65536,131072}" | tr ',' '\n' | sort -n | tail -1)
+LONG=$(( (MAXC + 4096 + 1023) / 1024 * 1024 ))
+T="$W/$PRESET-q4_k_m.gguf"
 log "call $CALL: stages ${STAGES:?set STAGES}; commit $FLINT_GIT_COMMIT; $(nvidia-smi --query-gpu=name,driver_version --format=csv,noheader 2>/dev/null)"
 for st in $STAGES; do
   left=$(( DEADLINE - $(date +%s) ))
@@ -35,14 +40,14 @@ for st in $STAGES; do
   case $st in
     models)
       if [ ! -f "$T" ]; then
-        $TO node dist/cli.js make-model --arch qwen3 --preset 8b --ctx $LONG --seed 1 --out "$W/8b-f16.gguf" >> "$R/session-log.txt" 2>&1
-        node dist/cli.js quantize "$W/8b-f16.gguf" "$T" Q4_K_M >> "$R/session-log.txt" 2>&1
-        rm -f "$W/8b-f16.gguf"
+        $TO node dist/cli.js make-model --arch qwen3 --preset $PRESET --ctx $LONG --seed 1 --out "$W/$PRESET-f16.gguf" >> "$R/session-log.txt" 2>&1
+        node dist/cli.js quantize "$W/$PRESET-f16.gguf" "$T" Q4_K_M >> "$R/session-log.txt" 2>&1
+        rm -f "$W/$PRESET-f16.gguf"
       fi
       # pflash.sh and report.sh look for these names
-      ln -sf "$T" "$W/8b-ctx$LONG-q4_k_m.gguf"
-      [ -f "$W/8b-dflash.gguf" ] || node dist/cli.js make-model --arch dflash --target "$T" --seed 2 --out "$W/8b-dflash.gguf" >> "$R/session-log.txt" 2>&1
-      [ -f "$W/0.6b-scorer-f16.gguf" ] || node dist/cli.js make-model --arch qwen3 --preset 0.6b --ctx $LONG --seed 3 --out "$W/0.6b-scorer-f16.gguf" >> "$R/session-log.txt" 2>&1
+      ln -sf "$T" "$W/$PRESET-ctx$LONG-q4_k_m.gguf"
+      [ -f "$W/$PRESET-dflash.gguf" ] || node dist/cli.js make-model --arch dflash --target "$T" --seed 2 --out "$W/$PRESET-dflash.gguf" >> "$R/session-log.txt" 2>&1
+      [ -f "$W/$SC-scorer-f16.gguf" ] || node dist/cli.js make-model --arch qwen3 --preset $SC --ctx $LONG --seed 3 --out "$W/$SC-scorer-f16.gguf" >> "$R/session-log.txt" 2>&1
       ls -la "$W" >> "$R/session-log.txt" ;;
     foundation) OUT="$R/foundation" $TO bash bench/gpu/foundation.sh ;;
     spec) OUT="$R/spec" $TO bash bench/gpu/spec.sh ;;
