@@ -71,7 +71,7 @@ export function registerServe(program: Command): void {
     .option("--max-queue <n>", "requests that may wait while one decodes; more get 429", int(0, 100_000), 8)
     .option("--cache-slots <n>", "conversations kept in host memory besides the live one (prefix cache; 0 = off)", int(0, 64), 2)
     .option("--cache-mem <MiB>", "host memory the cached conversations may use", int(0), 4096)
-    .option("--prefill-compression <mode>", "PFlash speculative prefill (lossy, reported as "prefill" in each compressed response): off; auto = when --scorer is given and at least --prefill-threshold prompt tokens are not in the prefix cache; always", choice(PREFILL_COMPRESSION), "auto")
+    .option("--prefill-compression <mode>", "PFlash speculative prefill (lossy, reported as prefill in each compressed response): off; auto = when --scorer is given and at least --prefill-threshold prompt tokens are not in the prefix cache; always", choice(PREFILL_COMPRESSION), "auto")
     .option("--prefill-threshold <n>", "PFlash auto: compress when this many prompt tokens need a prefill", int(1), DEFAULT_PREFILL_THRESHOLD)
     .option("--keep-ratio <r>", "PFlash: fraction of 32-token prompt chunks the target evaluates (head and tail chunks always)", num(0, 1), DEFAULT_KEEP_RATIO)
     .option("--scorer <file>", "PFlash scorer GGUF (or hf:...): a small qwen3-architecture model, e.g. Qwen3-0.6B")
