@@ -13,6 +13,9 @@ import { normalizeTopK, topKLogProbs } from "./topk.js";
 
 export type DraftBlock = DraftProposal;
 
+/** candidates the device ranks per drafted position (deviceTopK), at least */
+const DEVICE_CANDIDATES = 8;
+
 export interface DFlashOptions {
   /** candidates kept per drafted position (1 = chain) */
   topK?: number;
@@ -20,9 +23,10 @@ export interface DFlashOptions {
   /** chain drafts (topK 1) take the argmax on the device: no block of logits is copied to the host.
    *  The log-probs are then 0 (unknown). */
   deviceArgmax?: boolean;
-  /** tree drafts (topK > 1) rank each position's top K on the device: K ids and logits come back
-   *  instead of n_vocab logits (on an H200, host ranking of 15 x 151,936 logits took 36-57 ms per
-   *  step). Log-probs are then normalised over the K (normalizeTopK). */
+  /** rank each position's candidates on the device: max(K, 8) ids and logits come back instead of
+   *  n_vocab logits (on an H200, host ranking of 15 x 151,936 logits took 36-57 ms per step; on a
+   *  CPU core 1.6 ms per position). Log-probs are then normalised over those candidates
+   *  (normalizeTopK), so chains keep a usable probability too. Ignored with deviceArgmax. */
   deviceTopK?: boolean;
 }
 
@@ -62,6 +66,9 @@ export class DFlashDrafter implements Drafter {
   /** committed features not yet injected: pendingCount rows at positions pendingPos0.. */
   private pending = new Float32Array(0);
   private pendingCount = 0;
+  /** device candidates of one position (deviceTopK), before the best out.k are kept */
+  private readonly candIds: Int32Array;
+  private readonly candLogp: Float32Array;
   private following = true;
   private pendingPos0 = 0;
 
@@ -75,8 +82,10 @@ export class DFlashDrafter implements Drafter {
     this.maskToken = Number(mask);
     this.topK = opts.topK ?? 8;
     if (opts.deviceArgmax && this.topK !== 1) throw new UserError("device argmax drafts need topK 1");
-    // n > k candidates from the device would be cut by normalizeTopK anyway
-    const deviceTopK = opts.deviceTopK && this.topK > 1 ? this.topK : undefined;
+    // at least 8 candidates, so that a chain's top-1 log-probability is normalised over more than itself
+    const deviceTopK = opts.deviceTopK && !opts.deviceArgmax ? Math.max(this.topK, DEVICE_CANDIDATES) : undefined;
+    this.candIds = new Int32Array(deviceTopK ?? 0);
+    this.candLogp = new Float32Array(deviceTopK ?? 0);
     this.nEmbdTgt = target.model.info.nEmbd;
     const ubatch = Math.min(512, target.nBatch);
     this.ctx = Context.create(draft, {
@@ -135,10 +144,13 @@ export class DFlashDrafter implements Drafter {
     if (this.ctx.deviceGreedy) {
       for (let d = 0; d < out.depth; d++) out.ids[d] = this.ctx.sampledToken(d + 1);
     } else if (this.ctx.deviceTopK > 0) {
-      // the host reads k ids and logits per position instead of scanning n_vocab logits
+      // the host reads the device's candidates per position instead of scanning n_vocab logits
+      const K = this.candIds.length;
       for (let d = 0; d < out.depth; d++) {
-        const n = this.ctx.sampledTopK(d + 1, out.ids, out.logp, d * out.k);
-        normalizeTopK(out.ids, out.logp, d * out.k, n, out.k);
+        const n = this.ctx.sampledTopK(d + 1, this.candIds, this.candLogp, 0);
+        normalizeTopK(this.candIds, this.candLogp, 0, n, K);
+        out.ids.set(this.candIds.subarray(0, out.k), d * out.k);
+        out.logp.set(this.candLogp.subarray(0, out.k), d * out.k);
       }
     } else {
       const logits = this.ctx.logits();

@@ -55,6 +55,35 @@ describe("DFlash top-k on the device", () => {
     }
   });
 
+  it("ranks chain drafts on the device too, with a probability normalised over 8 candidates", () => {
+    const mk = (deviceTopK: boolean) => {
+      const ctx = Context.create(target, { ctx: 512, threads: 1 });
+      const d = new DFlashDrafter(ctx, draft, { topK: 1, threads: 1, deviceTopK });
+      ctxs.push(ctx);
+      drafters.push(d);
+      return { ctx, d };
+    };
+    const host = mk(false);
+    const dev = mk(true);
+    const prompt = target.vocab.tokenize("class Stack:\n    def __init__(self):\n");
+    for (const { ctx, d } of [host, dev]) {
+      ctx.prefill(prompt);
+      d.onPrefill(prompt, 0);
+    }
+    const last = prompt[prompt.length - 1];
+    const a = host.d.propose(last, prompt.length, 15);
+    const aIds = Array.from(a.ids);
+    const aLogp = Float32Array.from(a.logp);
+    const b = dev.d.propose(last, prompt.length, 15);
+    expect(b.k).toBe(1);
+    expect(Array.from(b.ids)).toEqual(aIds);
+    for (let p = 0; p < b.depth; p++) {
+      // over 8 candidates instead of the vocabulary: never less likely than the host says, still <= 1
+      expect(b.logp[p]).toBeGreaterThanOrEqual(aLogp[p] - 1e-5);
+      expect(b.logp[p]).toBeLessThanOrEqual(0);
+    }
+  });
+
   it("decodes DDTrees losslessly", async () => {
     const { ctx, d } = make(true);
     const plainCtx = Context.create(target, { ctx: 512, threads: 1, flashAttn: "off" });
