@@ -34,4 +34,20 @@ for (const [name, o] of Object.entries(chains)) {
   reps.sort((a, b) => a - b);
   rows.push({ chain: name, options: o, msPerToken: Math.round(reps[2] * 1000) / 1000 });
 }
-console.log(JSON.stringify({ what: "host sampling ms per token, median of 5 x 500 draws, random logits", command: `node bench/cpu/sampler.mjs ${process.argv[2] ?? ""}`.trim(), sampler: path.relative(process.cwd(), file), date: new Date().toISOString(), cpu: os.cpus()[0]?.model, rows }, null, 2));
+// the DFlash drafter's host ranking of one drafted position (dist/spec/topk.js), when it has no device
+let drafter;
+try {
+  const { topKLogProbs } = await import(pathToFileURL(path.resolve("dist/spec/topk.js")).href);
+  const ids = new Int32Array(8);
+  const logp = new Float32Array(8);
+  drafter = [];
+  for (const k of [1, 4]) {
+    for (let i = 0; i < 50; i++) topKLogProbs(logits, k, ids, logp, 0);
+    const t0 = performance.now();
+    for (let i = 0; i < 300; i++) topKLogProbs(logits, k, ids, logp, 0);
+    drafter.push({ k, msPerPosition: Math.round(((performance.now() - t0) / 300) * 1000) / 1000 });
+  }
+} catch {
+  drafter = undefined;
+}
+console.log(JSON.stringify({ what: "host sampling ms per token, median of 5 x 500 draws, random logits", command: `node bench/cpu/sampler.mjs ${process.argv[2] ?? ""}`.trim(), sampler: path.relative(process.cwd(), file), date: new Date().toISOString(), cpu: os.cpus()[0]?.model, rows, drafterHostTopK: drafter }, null, 2));
