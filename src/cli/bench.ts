@@ -5,10 +5,10 @@ import { runBench, type BenchOptions } from "../bench/bench.js";
 import type { Suite } from "../bench/results.js";
 import type { CacheType } from "../native/context.js";
 import { UserError } from "../native/errors.js";
-import { choice, int, num } from "./options.js";
+import { CACHE_TYPES, choice, int, num } from "./options.js";
+import { MAX_BUDGET } from "../spec/generate-spec.js";
 import { resolveModelArg } from "./resolve.js";
 
-const CACHE_TYPES = ["f32", "f16", "bf16", "q8_0", "q4_0"] as const;
 const SUITES = ["decode", "prefill", "niah", "sweep", "smoke"] as const;
 
 interface BenchCliOptions {
@@ -44,10 +44,10 @@ interface BenchCliOptions {
   json?: boolean;
 }
 
-/** DDTree budgets: one sequence per path, so at most 255 (LLAMA_MAX_SEQ - 1) */
+/** DDTree budgets: one sequence per path, so at most MAX_BUDGET (LLAMA_MAX_SEQ - 1) */
 function budgetList(flag: string, v: string | undefined): number[] | undefined {
   const xs = intList(flag, v);
-  if (xs?.some((x) => x > 255)) throw new UserError(`${flag} takes budgets up to 255 (one KV sequence per tree path), got "${v}"`);
+  if (xs?.some((x) => x > MAX_BUDGET)) throw new UserError(`${flag} takes budgets up to ${MAX_BUDGET} (one KV sequence per tree path), got "${v}"`);
   return xs;
 }
 

@@ -8,8 +8,7 @@ import { inspectModel } from "../models/inspect.js";
 import { fitForRun } from "../models/memory-fit.js";
 import { listDevices } from "../native/index.js";
 import type { SpecMode } from "../spec/runtime.js";
-
-type CacheType = "f32" | "f16" | "bf16" | "q8_0" | "q4_0";
+import type { CliCacheType as CacheType } from "./options.js";
 
 export interface LoadPlanInput {
   modelPath: string;

@@ -1,5 +1,6 @@
 // Shared option parsers: each rejects bad input with a message that names the flag.
 import { InvalidArgumentError } from "commander";
+import { MAX_BUDGET } from "../spec/generate-spec.js";
 
 export function int(min: number, max = Number.MAX_SAFE_INTEGER) {
   return (value: string): number => {
@@ -28,4 +29,13 @@ export function choice<T extends string>(values: readonly T[]) {
 
 export function collect(value: string, previous: string[] = []): string[] {
   return [...previous, value];
+}
+
+/** KV cache types the commands offer (--cache-type-k/-v) */
+export const CACHE_TYPES = ["f32", "f16", "bf16", "q8_0", "q4_0"] as const;
+export type CliCacheType = (typeof CACHE_TYPES)[number];
+
+/** --budget N|auto: drafted nodes per verify step, at most MAX_BUDGET (one KV sequence per tree path) */
+export function budgetArg(value: string): number | "auto" {
+  return value === "auto" ? "auto" : int(0, MAX_BUDGET)(value);
 }

@@ -9,14 +9,15 @@ import { Context } from "../engine/context.js";
 import { generateSpeculative, type SpecStats } from "../spec/generate-spec.js";
 import { loadRuntime } from "../spec/runtime.js";
 import { planLoad } from "./load-plan.js";
-import { DEFAULT_KEEP_RATIO, DEFAULT_PREFILL_THRESHOLD, formatPrefillReport, loadPrefill, PREFILL_COMPRESSION, prefillReport, type PFlash, type PrefillCompression, type PrefillPlan } from "../prefill/pflash.js";
+import { formatPrefillReport, prefillReport, type PFlash, type PrefillPlan } from "../prefill/pflash.js";
+import { addPrefillOptions, loadPrefillFlags, type PrefillFlags } from "./prefill-options.js";
 import { UserError } from "../native/errors.js";
 import { getNative, listDevices } from "../native/index.js";
 import { demoModelPath } from "./demo-model.js";
-import { choice, collect, int, num } from "./options.js";
+import { budgetArg, CACHE_TYPES, choice, collect, int, num } from "./options.js";
 import { resolveModelArg } from "./resolve.js";
 
-interface RunOptions {
+interface RunOptions extends PrefillFlags {
   model?: string;
   prompt?: string;
   file?: string;
@@ -42,21 +43,11 @@ interface RunOptions {
   draft?: string;
   budget?: number | "auto";
   treeK: number;
-  prefillCompression: PrefillCompression;
-  prefillThreshold: number;
-  keepRatio: number;
-  scorer?: string;
-  scorerWindow: number;
 }
 
-const CACHE_TYPES = ["f32", "f16", "bf16", "q8_0", "q4_0"] as const;
-
-function budgetArg(value: string): number | "auto" {
-  return value === "auto" ? "auto" : int(0, 255)(value);
-}
 
 export function registerRun(program: Command): void {
-  program
+  const cmd = program
     .command("run")
     .description("generate text from a prompt (without --model: a small generated demo model, random weights)")
     .option("-m, --model <file>", "GGUF model file, or hf:<user>/<repo>[:<quant>] (pulled into the Hugging Face cache if missing)")
@@ -83,12 +74,8 @@ export function registerRun(program: Command): void {
     .option("--draft <file>", "drafter GGUF (or hf:...): a DFlash drafter made for --model, or a small model with its vocabulary")
     .option("--budget <n|auto>", "drafted nodes verified per step: chain depth, or DDTree nodes with --tree-k; auto = adaptive controller, which also falls back to plain decoding (default: the drafter's depth; auto with --spec auto)", budgetArg)
     .option("--tree-k <k>", "DDTree verify from the drafter's top-k per position (1 = chain; attention-only targets; needs --flash-attn off)", int(1, 16), 1)
-    .option("--prefill-compression <mode>", "PFlash speculative prefill (lossy): off; auto = prompts of at least --prefill-threshold tokens when --scorer is given; always", choice(PREFILL_COMPRESSION), "auto")
-    .option("--prefill-threshold <n>", "PFlash auto: compress prompts of at least this many tokens", int(1), DEFAULT_PREFILL_THRESHOLD)
-    .option("--keep-ratio <r>", "PFlash: fraction of 32-token prompt chunks the target evaluates (head and tail chunks always)", num(0, 1), DEFAULT_KEEP_RATIO)
-    .option("--scorer <file>", "PFlash scorer GGUF (or hf:...): a small qwen3-architecture model, e.g. Qwen3-0.6B")
-    .option("--scorer-window <n>", "PFlash: the scorer's prefill attends to the last n positions only (0 = all; faster on long prompts, approximate)", int(0), 0)
-    .option("--json", "print one JSON object with text and timings instead of streaming")
+    .option("--json", "print one JSON object with text and timings instead of streaming");
+  addPrefillOptions(cmd, { compression: "prompts of at least --prefill-threshold tokens when --scorer is given", threshold: "compress prompts of at least this many tokens" })
     .action(async (o: RunOptions, cmd: Command) => {
       await runCommand(o, cmd.getOptionValueSource("treeK") === "cli");
     });
@@ -117,18 +104,7 @@ async function runCommand(o: RunOptions, treeKExplicit = false): Promise<void> {
   const greedy = o.temperature <= 0 && o.repeatPenalty === 1;
   if (o.spec === "oracle" && o.temperature > 0) throw new UserError("--spec oracle simulates acceptance of the greedy continuation: use --temperature 0");
   // the scorer is checked and loaded first: a bad --scorer fails before the target is loaded
-  const pflash: PFlash | undefined = await loadPrefill(
-    {
-      compression: o.prefillCompression,
-      threshold: o.prefillThreshold,
-      keepRatio: o.keepRatio,
-      scorer: o.scorer === undefined ? undefined : await resolveModelArg(o.scorer),
-      scorerDevice: o.gpuLayers === 0 ? "cpu" : "auto",
-      threads: o.threads,
-      scorerWindow: o.scorerWindow,
-    },
-    modelPath,
-  );
+  const pflash: PFlash | undefined = await loadPrefillFlags(o, modelPath);
   const draftPath = o.draft === undefined ? undefined : await resolveModelArg(o.draft);
   let rt: Awaited<ReturnType<typeof loadRuntime>>;
   try {

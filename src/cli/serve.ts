@@ -9,15 +9,13 @@ import { startServer, type RunningServer } from "../server/server.js";
 import { UserError } from "../native/errors.js";
 import { loadRuntime, planDrafter, type SpecMode } from "../spec/runtime.js";
 import { demoModelPath } from "./demo-model.js";
-import { choice, int, num } from "./options.js";
-import { DEFAULT_KEEP_RATIO, DEFAULT_PREFILL_THRESHOLD, loadPrefill, PREFILL_COMPRESSION, type PrefillCompression } from "../prefill/pflash.js";
+import { budgetArg, CACHE_TYPES, choice, int, type CliCacheType as CacheType } from "./options.js";
+import { addPrefillOptions, loadPrefillFlags, type PrefillFlags } from "./prefill-options.js";
 import { resolveModelArg } from "./resolve.js";
 import { planLoad } from "./load-plan.js";
 
-const CACHE_TYPES = ["f32", "f16", "bf16", "q8_0", "q4_0"] as const;
-type CacheType = (typeof CACHE_TYPES)[number];
 
-export interface ServeOptions {
+export interface ServeOptions extends PrefillFlags {
   model?: string;
   draft?: string;
   spec: Exclude<SpecMode, "oracle">;
@@ -36,20 +34,12 @@ export interface ServeOptions {
   maxQueue: number;
   cacheSlots: number;
   cacheMem: number;
-  prefillCompression: PrefillCompression;
-  prefillThreshold: number;
-  keepRatio: number;
-  scorer?: string;
-  scorerWindow: number;
   chatTemplateFile?: string;
 }
 
-function budgetArg(value: string): number | "auto" {
-  return value === "auto" ? "auto" : int(0, 255)(value);
-}
 
 export function registerServe(program: Command): void {
-  program
+  const cmd = program
     .command("serve")
     .description("serve a model over HTTP: OpenAI (chat/completions, completions, responses) and Anthropic (messages) APIs")
     .option("-m, --model <file>", "GGUF model file, or hf:<user>/<repo>[:<quant>] (default: the generated demo model, random weights)")
@@ -70,12 +60,11 @@ export function registerServe(program: Command): void {
     .option("--flash-attn <mode>", "flash attention: auto, on, off", choice(["auto", "on", "off"] as const), "auto")
     .option("--max-queue <n>", "requests that may wait while one decodes; more get 429", int(0, 100_000), 8)
     .option("--cache-slots <n>", "conversations kept in host memory besides the live one (prefix cache; 0 = off)", int(0, 64), 2)
-    .option("--cache-mem <MiB>", "host memory the cached conversations may use", int(0), 4096)
-    .option("--prefill-compression <mode>", "PFlash speculative prefill (lossy, reported as prefill in each compressed response): off; auto = when --scorer is given and at least --prefill-threshold prompt tokens are not in the prefix cache; always", choice(PREFILL_COMPRESSION), "auto")
-    .option("--prefill-threshold <n>", "PFlash auto: compress when this many prompt tokens need a prefill", int(1), DEFAULT_PREFILL_THRESHOLD)
-    .option("--keep-ratio <r>", "PFlash: fraction of 32-token prompt chunks the target evaluates (head and tail chunks always)", num(0, 1), DEFAULT_KEEP_RATIO)
-    .option("--scorer <file>", "PFlash scorer GGUF (or hf:...): a small qwen3-architecture model, e.g. Qwen3-0.6B")
-    .option("--scorer-window <n>", "PFlash: the scorer's prefill attends to the last n positions only (0 = all; faster on long prompts, approximate)", int(0), 0)
+    .option("--cache-mem <MiB>", "host memory the cached conversations may use", int(0), 4096);
+  addPrefillOptions(cmd, {
+    compression: "when --scorer is given and at least --prefill-threshold prompt tokens are not in the prefix cache; reported as prefill in each compressed response",
+    threshold: "compress when this many prompt tokens need a prefill",
+  })
     .action(async (o: ServeOptions, cmd: Command) => {
       await serveCommand(o, cmd.getOptionValueSource("treeK") === "cli");
     });
@@ -123,18 +112,7 @@ async function serveCommand(o: ServeOptions, treeKExplicit = false): Promise<voi
     load: async (metrics) => {
       const modelPath = o.model === undefined ? spec : await resolveModelArg(spec);
       // the scorer is checked and loaded first: a bad --scorer fails before the target is loaded
-      const prefill = await loadPrefill(
-        {
-          compression: o.prefillCompression,
-          threshold: o.prefillThreshold,
-          keepRatio: o.keepRatio,
-          scorer: o.scorer === undefined ? undefined : await resolveModelArg(o.scorer),
-          scorerDevice: o.gpuLayers === 0 ? "cpu" : "auto",
-          threads: o.threads,
-          scorerWindow: o.scorerWindow,
-        },
-        modelPath,
-      );
+      const prefill = await loadPrefillFlags(o, modelPath);
       let rt;
       let budget = o.budget;
       try {

@@ -4,10 +4,9 @@ import type { Command } from "commander";
 import { runTune } from "../bench/tune.js";
 import type { CacheType } from "../native/context.js";
 import { UserError } from "../native/errors.js";
-import { choice, int, num } from "./options.js";
+import { CACHE_TYPES, choice, int, num } from "./options.js";
 import { resolveModelArg } from "./resolve.js";
 
-const CACHE_TYPES = ["f32", "f16", "bf16", "q8_0", "q4_0"] as const;
 
 interface TuneCliOptions {
   model: string;

@@ -144,19 +144,21 @@ export class NativeContext {
     const ca = llama.uaddr_get_sampled_candidates_ith(this.ptr, i);
     const la = llama.uaddr_get_sampled_logits_ith(this.ptr, i);
     if (ca === 0 || la === 0) return 0;
-    const c = this.topKView(ca, i, "cand");
-    const l = this.topKView(la, i, "logit");
+    const co = this.topKOffset(ca, i, "cand");
+    const lo = this.topKOffset(la, i, "logit");
+    const c = this.topK.cand.view;
+    const l = this.topK.logit.view;
     for (let j = 0; j < n; j++) {
-      ids[at + j] = (c.view as Int32Array)[c.offset + j];
-      logits[at + j] = (l.view as Float32Array)[l.offset + j];
+      ids[at + j] = c[co + j];
+      logits[at + j] = l[lo + j];
     }
     return n;
   }
 
   private topK = { cand: { base: 0, end: 0, view: new Int32Array(0) as Int32Array | Float32Array }, logit: { base: 0, end: 0, view: new Float32Array(0) as Int32Array | Float32Array } };
 
-  /** a view covering `addr` (in elements from the cached base), remade when the buffer moved */
-  private topKView(addr: number, i: number, which: "cand" | "logit"): { view: Int32Array | Float32Array; offset: number } {
+  /** the element offset of `addr` in topK[which].view, remaking the view when the buffer moved */
+  private topKOffset(addr: number, i: number, which: "cand" | "logit"): number {
     const t = this.topK[which];
     if (addr < t.base || addr >= t.end) {
       // row i's own pointer starts a view over as many rows as a batch can have from there; only
@@ -169,7 +171,7 @@ export class NativeContext {
       t.base = addr;
       t.end = addr + (rows - 1) * this.nVocab * 4 + 1;
     }
-    return { view: t.view, offset: (addr - t.base) / 4 };
+    return (addr - t.base) / 4;
   }
 
   /** The token the device sampler picked for output row i of the last decode (-1 = none). */

@@ -84,6 +84,8 @@ export class SpecController {
 
   readonly tAr: Ewma;
   readonly tDraft: Ewma;
+  /** set by choose(): plain steps before the next probe */
+  private untilProbe = 0;
   /** verify cost per candidate budget (rows = budget + 1) */
   private readonly bucketCost: Ewma[];
   // EW least squares of verify ms on rows, for rows no bucket has measured
@@ -287,12 +289,17 @@ export class SpecController {
   /** Before drafting: AR (skip the drafter) or the budget to draft for. Includes probing/exploring. */
   choose(): number {
     this.exploring = false;
+    this.untilProbe = 0;
     const b = this.best();
     if (b === AR) {
-      if (this.tAr.known && ++this.arStreak >= this.probeGap()) {
-        this.arStreak = 0;
-        this.exploring = true;
-        return this.probeBudget;
+      if (this.tAr.known) {
+        const gap = this.probeGap();
+        if (++this.arStreak >= gap) {
+          this.arStreak = 0;
+          this.exploring = true;
+          return this.probeBudget;
+        }
+        this.untilProbe = gap - this.arStreak - 1;
       }
       return AR;
     }
@@ -333,12 +340,11 @@ export class SpecController {
     return bestN;
   }
 
-  /** While plain decoding wins: the plain steps left before the next probe (0 when the next step
+  /** After choose() returned AR: the plain steps left before the next probe (0 when the next step
    *  may draft). A drafter that pays to follow the target (DFlash feature capture) can stop following
    *  until this gets small. */
   stepsToProbe(): number {
-    if (!this.tAr.known || this.best() !== AR) return 0;
-    return Math.max(0, this.probeGap() - this.arStreak - 1);
+    return this.untilProbe;
   }
 
   /** AR steps between probes: probeEvery, or more when a probe's waste would exceed maxProbeOverhead */

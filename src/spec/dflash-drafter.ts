@@ -111,8 +111,6 @@ export class DFlashDrafter implements Drafter {
    *  position pos0 + i of `seq`. Call after every target decode, for the rows that stay committed. */
   inject(rowStart: number, count: number, pos0: number, nTargetRows: number, seq = 0, rows?: ArrayLike<number>): void {
     if (count <= 0) return;
-    // a request may start after one that ended in an unfollowed stretch (the prefix cache kept it)
-    if (seq === 0) this.closeGap(pos0);
     const views = Array.from(this.layerIds, (lid) => this.target.native.layerInput(lid, nTargetRows));
     const n = this.nEmbdTgt;
     const stride = views.length * n;
@@ -126,7 +124,7 @@ export class DFlashDrafter implements Drafter {
         for (let l = 0; l < views.length; l++) embd.set(views[l].subarray(row * n, row * n + n), i * stride + l * n);
         this.inj.add(pos0 + off + i, seq);
       }
-      this.ctx.decode(this.inj);
+      this.decodeFrom(this.inj, pos0 + off, seq);
     }
   }
 
@@ -139,7 +137,7 @@ export class DFlashDrafter implements Drafter {
     // rows, so asking only for the mask rows would read the wrong positions
     b.add(last, pos, seq, true);
     for (let i = 1; i < this.blockSize; i++) b.add(this.maskToken, pos + i, seq, true);
-    this.ctx.decode(b);
+    this.decodeFrom(b, pos, seq);
     const out = this.out;
     if (this.ctx.deviceGreedy) {
       for (let d = 0; d < out.depth; d++) out.ids[d] = this.ctx.sampledToken(d + 1);
@@ -149,8 +147,10 @@ export class DFlashDrafter implements Drafter {
       for (let d = 0; d < out.depth; d++) {
         const n = this.ctx.sampledTopK(d + 1, this.candIds, this.candLogp, 0);
         normalizeTopK(this.candIds, this.candLogp, 0, n, K);
-        out.ids.set(this.candIds.subarray(0, out.k), d * out.k);
-        out.logp.set(this.candLogp.subarray(0, out.k), d * out.k);
+        for (let j = 0; j < out.k; j++) {
+          out.ids[d * out.k + j] = this.candIds[j];
+          out.logp[d * out.k + j] = this.candLogp[j];
+        }
       }
     } else {
       const logits = this.ctx.logits();
@@ -196,7 +196,6 @@ export class DFlashDrafter implements Drafter {
 
   propose(last: number, pos: number, _depth: number): DraftProposal {
     this.flush();
-    this.closeGap(pos);
     return this.draft(last, pos);
   }
 
@@ -220,18 +219,21 @@ export class DFlashDrafter implements Drafter {
     this.pendingCount += tokens.length;
   }
 
-  /** After positions the drafter did not follow, makes its history end right before `next`:
-   *  libllama wants each sequence's new positions to continue its last one, so the cached features
-   *  move up by the gap (a RoPE shift: they read as more recent than they are, which only softens
-   *  the drafts of the probe that follows a plain stretch). */
-  private closeGap(next: number): void {
-    const last = this.ctx.native.seqPosMax(0);
-    if (last >= 0 && next > last + 1) this.ctx.native.seqAdd(0, 0, -1, next - last - 1);
+  /** Every drafter decode goes through here. After positions the drafter did not follow (plain
+   *  stretches, or a request after one that ended in such a stretch), sequence 0's history ends
+   *  before `pos0`; libllama wants new positions to continue the last one, so the cached features move
+   *  up by the gap (a RoPE shift: they read as more recent than they are, which only softens the
+   *  drafts of the probe that follows a plain stretch). */
+  private decodeFrom(batch: Batch | EmbeddingBatch, pos0: number, seq: number): void {
+    if (seq === 0) {
+      const last = this.ctx.native.seqPosMax(0);
+      if (last >= 0 && pos0 > last + 1) this.ctx.native.seqAdd(0, 0, -1, pos0 - last - 1);
+    }
+    this.ctx.decode(batch);
   }
 
   /** Injects the features kept by onCommit (consecutive positions from pendingPos0). */
   private flush(): void {
-    if (this.pendingCount > 0) this.closeGap(this.pendingPos0);
     const stride = this.layerIds.length * this.nEmbdTgt;
     const cap = this.inj.capacity;
     for (let off = 0; off < this.pendingCount; off += cap) {
@@ -239,7 +241,7 @@ export class DFlashDrafter implements Drafter {
       this.inj.clear();
       this.inj.embd.set(this.pending.subarray(off * stride, (off + chunk) * stride));
       for (let i = 0; i < chunk; i++) this.inj.add(this.pendingPos0 + off + i, 0);
-      this.ctx.decode(this.inj);
+      this.decodeFrom(this.inj, this.pendingPos0 + off, 0);
     }
     this.pendingCount = 0;
   }

@@ -144,6 +144,7 @@ export async function* generateSpeculative(target: Context, drafter: Drafter, pr
   const vb = new Batch(budget + 1, Math.min(budget + 1, planner.maxPaths));
   const committedRows = new Int32Array(drafter.maxDepth + 1);
   const committedTokens = new Int32Array(drafter.maxDepth + 1);
+  const committedRoot = committedTokens.subarray(0, 1);
   const mem = target.native;
   // Batch order: the root, then the greedy chain (path 0, the committed sequence), then the other
   // nodes in plan order. KV cells are taken in batch order, so every row attends to cells in position
@@ -199,7 +200,7 @@ export async function* generateSpeculative(target: Context, drafter: Drafter, pr
         if (follow) {
           committedTokens[0] = last;
           committedRows[0] = 0;
-          drafter.onCommit(committedTokens.subarray(0, 1), pos, committedRows, 1);
+          drafter.onCommit(committedRoot, pos, committedRows, 1);
         }
         last = tok;
         pos++;
