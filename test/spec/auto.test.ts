@@ -118,24 +118,6 @@ describe("adaptive controller (--budget auto)", () => {
     const r = await runSpec(ctx, drafter, prompt, { ...o, budget: "auto" });
     expect(r.tokens).toEqual(plain.tokens);
   });
-});
-
-describe("DFlash drafter during plain stretches (follow off far from probes)", () => {
-  let target: Model, draft: Model, ctx: Context, plainCtx: Context, drafter: DFlashDrafter;
-  beforeAll(async () => {
-    target = Model.load(await tinyModelPath(), { gpuLayers: 0 });
-    draft = Model.load(await tinyDrafterPath(), { gpuLayers: 0 });
-    ctx = Context.create(target, { ctx: 512, threads: 1 });
-    plainCtx = Context.create(target, { ctx: 512, threads: 1 });
-    drafter = new DFlashDrafter(ctx, draft, { topK: 1, threads: 1 });
-  });
-  afterAll(() => {
-    drafter?.free();
-    ctx?.free();
-    plainCtx?.free();
-    draft?.free();
-    target?.free();
-  });
 
   // a random drafter is never accepted, so after its first steps the controller decodes plainly and
   // probes every probeEvery steps (maxProbeOverhead 1 keeps the gap at probeEvery whatever the

@@ -13,9 +13,10 @@ describe("DFlash top-k on the device", () => {
   let target: Model, draft: Model;
   const ctxs: Context[] = [];
   const drafters: DFlashDrafter[] = [];
-  const make = (deviceTopK: boolean) => {
-    const ctx = Context.create(target, { ctx: 512, threads: 1, kvUnified: true, flashAttn: "off" });
-    const d = new DFlashDrafter(ctx, draft, { topK: 4, threads: 1, deviceTopK });
+  // a tree drafter (top-4, on a context trees can verify on) or a chain drafter
+  const make = (deviceTopK: boolean, topK = 4) => {
+    const ctx = Context.create(target, topK > 1 ? { ctx: 512, threads: 1, kvUnified: true, flashAttn: "off" } : { ctx: 512, threads: 1 });
+    const d = new DFlashDrafter(ctx, draft, { topK, threads: 1, deviceTopK });
     ctxs.push(ctx);
     drafters.push(d);
     return { ctx, d };
@@ -56,15 +57,8 @@ describe("DFlash top-k on the device", () => {
   });
 
   it("ranks chain drafts on the device too, with a probability normalised over 8 candidates", () => {
-    const mk = (deviceTopK: boolean) => {
-      const ctx = Context.create(target, { ctx: 512, threads: 1 });
-      const d = new DFlashDrafter(ctx, draft, { topK: 1, threads: 1, deviceTopK });
-      ctxs.push(ctx);
-      drafters.push(d);
-      return { ctx, d };
-    };
-    const host = mk(false);
-    const dev = mk(true);
+    const host = make(false, 1);
+    const dev = make(true, 1);
     const prompt = target.vocab.tokenize("class Stack:\n    def __init__(self):\n");
     for (const { ctx, d } of [host, dev]) {
       ctx.prefill(prompt);
