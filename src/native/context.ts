@@ -316,10 +316,21 @@ export class NativeContext {
   /** llama-ext: captured inputs of layer `lid` for the tokens of the last decode, [nTokens x nEmbd],
    *  a view into native memory valid until the next decode. */
   layerInput(lid: number, nTokens: number): Float32Array {
-    const ptr = getNative().ext.llama_get_embeddings_layer_inp(this.ptr, lid);
-    if (!ptr) throw new LlamaError(`layer ${lid} inputs were not captured`);
-    return new Float32Array(koffi.view(ptr, nTokens * this.nEmbd * 4));
+    const { ext } = getNative();
+    const addr = ext.uaddr_get_embeddings_layer_inp(this.ptr, lid);
+    if (addr === 0) throw new LlamaError(`layer ${lid} inputs were not captured`);
+    // one view per layer while libllama keeps the buffer where it is: reading it every step
+    // allocates nothing (the view covers a whole batch; callers read their nTokens rows)
+    let c = this.layerViews.get(lid);
+    if (!c || c.addr !== addr || c.rows < nTokens) {
+      const rows = Math.max(nTokens, getNative().llama.llama_n_batch(this.ptr));
+      c = { addr, rows, view: new Float32Array(koffi.view(ext.llama_get_embeddings_layer_inp(this.ptr, lid), rows * this.nEmbd * 4)) };
+      this.layerViews.set(lid, c);
+    }
+    return c.view;
   }
+
+  private readonly layerViews = new Map<number, { addr: number; rows: number; view: Float32Array }>();
 
   /** llama-ext: output the drafter's nextn embeddings (DFlash contexts set this like llama.cpp does). */
   setNextnEmbeddings(on: boolean, masked: boolean): void {

@@ -11,6 +11,8 @@ type F<A extends unknown[], R> = (...args: A) => R;
 export interface ExtApi {
   llama_set_embeddings_layer_inp: F<[Ptr, number, boolean], void>;
   llama_get_embeddings_layer_inp: F<[Ptr, number], Ptr>;
+  /** the same function returning the address as a number: to check a cached view without a new one */
+  uaddr_get_embeddings_layer_inp: F<[Ptr, number], number>;
   llama_model_target_layer_ids: F<[Ptr], Ptr>;
   llama_model_target_layer_ids_n: F<[Ptr], number>;
   llama_set_embeddings_nextn: F<[Ptr, boolean, boolean], void>;
@@ -21,6 +23,7 @@ export interface ExtApi {
 const SYMBOLS: Record<keyof ExtApi, [string, string, string[]]> = {
   llama_set_embeddings_layer_inp: ["_Z30llama_set_embeddings_layer_inpP13llama_contextjb", "void", ["void *", "uint32_t", "bool"]],
   llama_get_embeddings_layer_inp: ["_Z30llama_get_embeddings_layer_inpP13llama_contextj", "void *", ["void *", "uint32_t"]],
+  uaddr_get_embeddings_layer_inp: ["_Z30llama_get_embeddings_layer_inpP13llama_contextj", "uintptr_t", ["void *", "uint32_t"]],
   llama_model_target_layer_ids: ["_Z28llama_model_target_layer_idsPK11llama_model", "void *", ["void *"]],
   llama_model_target_layer_ids_n: ["_Z30llama_model_target_layer_ids_nPK11llama_model", "uint32_t", ["void *"]],
   llama_set_embeddings_nextn: ["_Z26llama_set_embeddings_nextnP13llama_contextbb", "void", ["void *", "bool", "bool"]],

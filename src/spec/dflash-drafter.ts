@@ -66,6 +66,7 @@ export class DFlashDrafter implements Drafter {
   /** committed features not yet injected: pendingCount rows at positions pendingPos0.. */
   private pending = new Float32Array(0);
   private pendingCount = 0;
+  private readonly views: Float32Array[] = [];
   /** device candidates of one position (deviceTopK), before the best out.k are kept */
   private readonly candIds: Int32Array;
   private readonly candLogp: Float32Array;
@@ -111,7 +112,7 @@ export class DFlashDrafter implements Drafter {
    *  position pos0 + i of `seq`. Call after every target decode, for the rows that stay committed. */
   inject(rowStart: number, count: number, pos0: number, nTargetRows: number, seq = 0, rows?: ArrayLike<number>): void {
     if (count <= 0) return;
-    const views = Array.from(this.layerIds, (lid) => this.target.native.layerInput(lid, nTargetRows));
+    const views = this.layerViews(nTargetRows);
     const n = this.nEmbdTgt;
     const stride = views.length * n;
     const cap = this.inj.capacity;
@@ -202,7 +203,7 @@ export class DFlashDrafter implements Drafter {
   /** Keeps the committed rows' features on the host until the next proposal: steps that do not draft
    *  (the controller chose plain decoding) then cost a copy, not a drafter forward. */
   onCommit(tokens: ArrayLike<number>, pos0: number, rows: ArrayLike<number>, nRows: number): void {
-    const views = Array.from(this.layerIds, (lid) => this.target.native.layerInput(lid, nRows));
+    const views = this.layerViews(nRows);
     const n = this.nEmbdTgt;
     const stride = views.length * n;
     const need = (this.pendingCount + tokens.length) * stride;
@@ -217,6 +218,12 @@ export class DFlashDrafter implements Drafter {
     }
     if (this.pendingCount === 0) this.pendingPos0 = pos0;
     this.pendingCount += tokens.length;
+  }
+
+  /** The target's captured layer inputs of its last decode, one per target layer (a reused array). */
+  private layerViews(nRows: number): Float32Array[] {
+    for (let l = 0; l < this.layerIds.length; l++) this.views[l] = this.target.native.layerInput(this.layerIds[l], nRows);
+    return this.views;
   }
 
   /** Every drafter decode goes through here. After positions the drafter did not follow (plain
