@@ -7,7 +7,8 @@ export type LogLevel = "none" | "error" | "warn" | "info" | "debug";
 const LEVELS: Record<LogLevel, number> = { none: 99, error: 4, warn: 3, info: 2, debug: 1 };
 const KEEP = 64;
 
-let threshold = LEVELS.none;
+// errors show by default: a CUDA abort logs its reason at error level just before it kills the process
+let threshold = LEVELS.error;
 let lastLevel = 2;
 let partial = "";
 const recent: string[] = [];
