@@ -53,4 +53,4 @@ const result = {
   },
 };
 writeFileSync(outFile, JSON.stringify(result, null, 2) + "\n");
-console.log(`llama-bench ${llamaMed.toFixed(1)} tok/s; flint device ${modes.device.median} (${modes.device.ratioToLlamaBench.toFixed(3)}), host ${modes.host.median} (${modes.host.ratioToLlamaBench.toFixed(3)})`);
+console.log(`llama-bench ${llamaMed.toFixed(1)} tok/s; ` + Object.entries(modes).map(([m, v]) => `flint ${m} ${v.median} (${v.ratioToLlamaBench.toFixed(3)})`).join(", "));

@@ -28,12 +28,15 @@ node dist/cli.js inspect "$M" --json > "$OUT/model.json" 2>>"$OUT/log.txt"
 
 log "llama-bench (1)"
 "$LLAMA_BIN_DIR/llama-bench" -m "$M" -p 0 -n 128 -fa 1 -r 5 -o json > "$W/bench1.json" 2>>"$W/bench.log"
-for mode in device host; do
+# QUICK=1: llama-bench and device-sampling runs only (a short device call)
+MODES="device host"; [ -n "${QUICK:-}" ] && MODES=device
+for mode in $MODES; do
   for i in 1 2 3; do
     node dist/cli.js run --model "$M" --prompt "$PROMPT" -n 128 --temperature 0 --ignore-eos --flash-attn on --sampling $mode --json > "$W/flint-$mode-$i.json" 2>>"$OUT/log.txt"
     log "flint run ($mode) $i: $(node -e 'const d=require(process.argv[1]);console.log(d.tokensPerSecond+" tok/s", JSON.stringify(d.split))' "$W/flint-$mode-$i.json")"
   done
 done
+if [ -z "${QUICK:-}" ]; then
 # llama-bench's tg context is n_prompt + n_gen (128 cells); flint's default is 4096: the same decode at
 # llama-bench's context size tells whether the KV size explains the gap
 for i in 1 2 3; do
@@ -44,9 +47,11 @@ done
 node dist/cli.js run --model "$M" --prompt "$PROMPT" -n 32 --temperature 0 --ignore-eos --flash-attn on --sampling device --log-level debug --json > /dev/null 2> "$W/flint-verbose.log"
 log "CUDA graph lines in flint's verbose log: $(grep -ci 'cuda graph' "$W/flint-verbose.log")"
 grep -i "cuda graph" "$W/flint-verbose.log" | sort | uniq -c | head -5 >> "$OUT/log.txt"
+fi
 log "llama-bench (2)"
 "$LLAMA_BIN_DIR/llama-bench" -m "$M" -p 0 -n 128 -fa 1 -r 5 -o json > "$W/bench2.json" 2>>"$W/bench.log"
 # greedy equality, token ids, on the 8b model and on a random 0.6b-shape F16 model
+if [ -z "${QUICK:-}" ]; then
 GREEDY_N=64
 SMALL=0.6b; [ "$PRESET" = tiny ] && SMALL=tiny
 node dist/cli.js make-model --arch qwen3 --preset $SMALL --seed 3 --out "$W/small-f16.gguf" >> "$OUT/log.txt" 2>&1
@@ -59,5 +64,6 @@ for tag in big small; do
   log "greedy $tag: $(node -e 'const d=require(process.argv[1]);console.log(d.comparisons.map(c=>c.sampling+":"+c.verdict+"@"+c.firstDivergence).join(" "))' "$W/greedy-$tag.json")"
 done
 
+fi
 node bench/gpu/foundation-summary.mjs "$W" "$OUT/foundation.json"
 log "done"

@@ -5,7 +5,9 @@
 # files), so a call cut short still brings back the stages it finished.
 #   models       random 8b qwen3 (--ctx 135168, Q4_K_M), its random dflash drafter, a 0.6b scorer (F16)
 #   foundation   bench/gpu/foundation.sh      (issue 2: AR decode vs llama-bench, greedy equality)
+#   foundation-quick  the same, llama-bench and device sampling only (QUICK=1)
 #   spec         bench/gpu/spec.sh            (issue 7: random pair, DDTree sweep, oracle)
+#   spec-quick   bench/gpu/spec.sh SET=quick  (plain vs --spec auto on the random pair)
 #   spec-trained bench/gpu/spec.sh SET=trained on $TRAINED/code29m-* (issue 7: real acceptance)
 #   serve        bench/gpu/serve.sh           (issue 3: flint serve vs llama-server)
 #   pflash       bench/gpu/pflash.sh          (issue 4: TTFT 16K..128K)
@@ -21,7 +23,7 @@ export FLINT_GIT_COMMIT=${FLINT_GIT_COMMIT:-$(cat dist/GIT_HEAD 2>/dev/null || g
 DEADLINE=${DEADLINE_AT:-$(( $(date +%s) + ${BUDGET_S:-540} ))}
 log() { echo "[$(date +%T)] $*" | tee -a "$R/session-log.txt"; }
 pack() { tar -czf "$OUT/results-$CALL.tgz" -C "$R" . ; cp "$R/session-log.txt" "$OUT/session-log-$CALL.txt"; }
-est() { case $1 in models) echo 90 ;; foundation) echo 120 ;; spec) echo 150 ;; spec-trained) echo 60 ;; serve) echo 120 ;; pflash|pflash-window) echo 300 ;; report-decode) echo 200 ;; report-sweep) echo 200 ;; report-prefill) echo 200 ;; report-niah) echo 150 ;; *) echo 60 ;; esac; }
+est() { case $1 in models) echo 90 ;; foundation) echo 120 ;; foundation-quick) echo 40 ;; spec-quick) echo 45 ;; spec) echo 150 ;; spec-trained) echo 60 ;; serve) echo 120 ;; pflash|pflash-window) echo 300 ;; report-decode) echo 200 ;; report-sweep) echo 200 ;; report-prefill) echo ${EST_PREFILL:-200} ;; report-niah) echo ${EST_NIAH:-150} ;; *) echo 60 ;; esac; }
 # PRESET=tiny (with small CONTEXTS, e.g. 1024,2048) is a dry run of every stage on a CPU
 export PRESET=${PRESET:-8b}
 SC=0.6b; [ "$PRESET" = tiny ] && { SC=tiny; export CTX=${CTX:-4096}; }
@@ -50,6 +52,8 @@ for st in $STAGES; do
       [ -f "$W/$SC-scorer-f16.gguf" ] || node dist/cli.js make-model --arch qwen3 --preset $SC --ctx $LONG --seed 3 --out "$W/$SC-scorer-f16.gguf" >> "$R/session-log.txt" 2>&1
       ls -la "$W" >> "$R/session-log.txt" ;;
     foundation) OUT="$R/foundation" $TO bash bench/gpu/foundation.sh ;;
+    foundation-quick) OUT="$R/foundation-quick" QUICK=1 $TO bash bench/gpu/foundation.sh ;;
+    spec-quick) OUT="$R/spec-quick" SET=quick $TO bash bench/gpu/spec.sh ;;
     spec) OUT="$R/spec" $TO bash bench/gpu/spec.sh ;;
     spec-trained) OUT="$R/spec-trained" SET=trained T="$TRAINED/code29m-q8_0.gguf" D="$TRAINED/code29m-dflash-3l.gguf" N=512 $TO bash bench/gpu/spec.sh ;;
     serve) OUT="$R/serve" $TO bash bench/gpu/serve.sh ;;

@@ -6,6 +6,7 @@
 #   4. llama.cpp's own DFlash (llama-server --spec-type draft-dflash) on the same pair, for tok/s.
 # SET=trained (with T= and D= naming ../shared/models' code29m pair, carried to the device) runs plain,
 # --spec auto, a DFlash chain and a DDTree on that pair instead (real acceptance), and llama.cpp's DFlash.
+# SET=quick runs plain and --spec auto only (random pair), no llama.cpp.
 # PRESET=tiny runs it anywhere as a dry run. Results: $OUT/spec.json (and the raw runs in $OUT/spec-runs.jsonl).
 set -uo pipefail
 OUT=${OUT:-/tmp/flint-out}
@@ -32,7 +33,12 @@ run() { # label, flint run args...
   LABEL="$label" RESULT="$out" node -e 'const d=JSON.parse(process.env.RESULT);console.log(JSON.stringify({label:process.env.LABEL,tokensPerSecond:d.tokensPerSecond,decodeMs:d.decodeMs,tokens:d.tokens,sampling:d.sampling,spec:d.spec??null,tokenIds:d.tokenIds}))' >> "$RUNS"
   log "$label: $(tail -1 "$RUNS" | cut -c1-160)"
 }
-if [ "$SET" = trained ]; then
+if [ "$SET" = quick ]; then
+  # --spec auto against plain only (a short device call after a controller change)
+  for i in 1 2; do run "none-$i"; done
+  for i in 1 2 3; do run "auto-dflash-$i" --spec auto --draft "$D"; done
+  for i in 3 4; do run "none-$i"; done
+elif [ "$SET" = trained ]; then
   for i in 1 2; do run "none-$i"; done
   for i in 1 2; do run "auto-dflash-$i" --spec auto --draft "$D"; done
   for b in 4 15; do run "chain-$b" --spec dflash --draft "$D" --budget $b; done
@@ -52,7 +58,7 @@ else
 fi
 
 # llama.cpp's own DFlash on the same pair (tok/s from its timings)
-if [ -x "${LLAMA_BIN_DIR:-}/llama-server" ]; then
+if [ "$SET" != quick ] && [ -x "${LLAMA_BIN_DIR:-}/llama-server" ]; then
   for mode in plain dflash; do
     extra=(); [ $mode = dflash ] && extra=(-md "$D" --spec-type draft-dflash --spec-draft-n-max 15)
     "$LLAMA_BIN_DIR/llama-server" -m "$T" -ngl 99 -fa on -c 4096 -np 1 --host 127.0.0.1 --port 8092 "${extra[@]}" > "$W/ls-$mode.log" 2>&1 &

@@ -222,7 +222,7 @@ export async function runBench(o: BenchOptions): Promise<BenchOutcome> {
       let note = "not run: no --scorer given";
       if (scorerPath) {
         pflash = await loadPrefill({ compression: "always", keepRatio: o.keepRatio, scorer: scorerPath, scorerDevice: gpuLayers === 0 ? "cpu" : "auto", threads, scorerWindow: o.scorerWindow }, modelPath);
-        note = `scorer ${path.basename(scorerPath)}, keep ratio ${pflash?.keepRatio ?? "?"}${o.scorerWindow ? `, scorer prefill window ${o.scorerWindow}` : ""}, compression forced on at every length (lossy: see the NIAH suite for quality)`;
+        note = `scorer ${path.basename(scorerPath)}, keep ratio ${pflash?.keepRatio ?? "?"}, scorer prefill window ${pflash?.scorer.window || "none (full attention)"}, compression forced on at every length (lossy: see the NIAH suite for quality)`;
       }
       const p = await runPrefill(harness, { prompts: prompts.length ? prompts : loadPrompts("all"), lengths, reps: o.reps ?? (smoke ? 1 : 3), progress, pflash, pflashNote: note });
       results.prefill = p.section;

@@ -122,7 +122,7 @@ export function markdown(r: BenchResults): string {
   if (r.sweep) {
     const s = r.sweep;
     L.push(`## Budget sweep (${s.prompts.length} prompts x ${s.tokensPerPrompt} tokens)`, "");
-    L.push(`Plain decoding: ${f(s.arTokensPerSecond, 1)} tok/s, ${f(s.arStepMs, 3)} ms per decode call. Best fixed choice: **${s.best.drafter} ${s.best.shape}${s.best.shape === "tree" ? ` k${s.best.treeK}` : ""} budget ${s.best.budget}** at ${f(s.best.tokensPerSecond, 1)} tok/s (${f(s.best.speedup, 3)}x plain).`, "");
+    L.push(`Plain decoding: ${f(s.arTokensPerSecond, 1)} tok/s, ${f(s.arStepMs, 3)} ms per plain forward (launch and wait). Best fixed choice: **${s.best.drafter} ${s.best.shape}${s.best.shape === "tree" ? ` k${s.best.treeK}` : ""} budget ${s.best.budget}** at ${f(s.best.tokensPerSecond, 1)} tok/s (${f(s.best.speedup, 3)}x plain).`, "");
     L.push("| drafter | shape | budget | tok/s | mean accepted length | verify ms/step | draft ms/step |", "| --- | --- | --- | --- | --- | --- | --- |");
     for (const p of s.points) L.push(`| ${p.drafter}${p.simulated ? ` (${SIM})` : ""} | ${p.shape}${p.shape === "tree" ? ` k${p.treeK}` : ""} | ${p.budget} | ${f(p.tokensPerSecond, 1)} | ${f(p.meanAcceptedLength)} | ${f(p.verifyMsPerStep, 3)} | ${f(p.draftMsPerStep, 3)} |`);
     const costs = (r: Record<string, number>) => Object.entries(r).map(([k, v]) => `${k}: ${v.toFixed(3)} ms`).join(", ");

@@ -113,8 +113,12 @@ export async function runSweep(h: Harness, o: SweepOptions): Promise<{ section: 
     }
   }
   o.progress.stop();
+  // where the device picks the tokens, llama_decode only launches the graph and the wait for its
+  // result is timed as sampling: that wait is part of the forward's cost
+  const onDevice = (m: ModeDef) => h.family(m) === "main" && h.context("main").deviceGreedy;
+  const verifyMs = (m: ModeDef, a: ModeAccumulator) => a.time.verify + (onDevice(m) ? a.time.sampling : 0);
   const arAcc = acc.get("ar")!;
-  const arStepMs = arAcc.steps > 0 ? arAcc.time.verify / arAcc.steps : 0;
+  const arStepMs = arAcc.steps > 0 ? verifyMs(modes[0], arAcc) / arAcc.steps : 0;
   const points: SweepPoint[] = modes.map((m) => {
     const a = acc.get(m.mode)!;
     const spec = a.specSteps;
@@ -130,7 +134,7 @@ export async function runSweep(h: Harness, o: SweepOptions): Promise<{ section: 
       arSteps: a.arSteps,
       // auto points mix plain steps in; their verify time per drafting step is not separable from the
       // stats, so it is left out
-      verifyMsPerStep: m.shape === "ar" ? round(arStepMs, 4) : fixed && spec > 0 ? round(a.time.verify / spec, 4) : null,
+      verifyMsPerStep: m.shape === "ar" ? round(arStepMs, 4) : fixed && spec > 0 ? round(verifyMs(m, a) / spec, 4) : null,
       // n-gram drafts are often shorter than the budget: their rows per verify are unknown
       verifyRows: m.shape === "ar" ? 1 : fixed && m.drafter !== "ngram" ? (m.budget as number) + 1 : null,
       draftMsPerStep: m.shape !== "ar" && spec > 0 ? round(a.time.draft / spec, 4) : null,

@@ -85,7 +85,7 @@ export function registerBench(program: Command): void {
     .option("--contexts <list>", "prefill: prompt lengths, e.g. 512,2048,8192")
     .option("--reps <n>", "prefill: timed repetitions per length (median)", int(1))
     .option("--keep-ratio <r>", "PFlash keep ratio", num(0, 1))
-    .option("--scorer-window <n>", "prefill, niah: the PFlash scorer's prefill attends to the last n positions (0 = all)", int(0))
+    .option("--scorer-window <n>", "prefill, niah: the PFlash scorer's prefill attends to the last n positions (default 4096, as run and serve; 0 = all)", int(0))
     .option("--niah-contexts <list>", "niah: haystack sizes in tokens")
     .option("--niah-trials <n>", "niah: haystacks per size", int(1))
     .option("--sweep-oracle", "sweep: also sweep oracle chains (simulated acceptance)")

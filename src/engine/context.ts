@@ -143,12 +143,18 @@ export class Context {
 
   /** Decodes one token of `seq` at `pos` and returns its logits (a reused view). */
   step(token: number, pos: number, seq = 0): Float32Array {
+    this.launch(token, pos, seq);
+    return this.logits();
+  }
+
+  /** Decodes one token without waiting for its logits: on a GPU llama_decode only launches the
+   *  graph, so the caller can do other work before logits() or sampledToken() waits. */
+  launch(token: number, pos: number, seq = 0): void {
     if (pos >= this.nCtx) throw new UserError(`the context of ${this.nCtx} tokens is full`);
     const b = this.batch;
     b.clear();
     b.add(token, pos, seq, true);
     this.native.decode(b.native);
-    return this.logits();
   }
 
   /** Drops positions >= fromPos of seq (all sequences when seq < 0). */

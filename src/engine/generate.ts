@@ -247,7 +247,7 @@ export async function* generate(ctx: Context, prompt: ArrayLike<number>, opts: G
   const kvValid = opts.keep ? checkKeep(prompt.length, opts.keep, reuse) : prompt.length;
 
   const t0 = performance.now();
-  let logits = opts.keep
+  const logits = opts.keep
     ? prefillKept(ctx, prompt, opts.keep, reuse, seq)
     : ctx.prefill(reuse === 0 ? prompt : Array.prototype.slice.call(prompt, reuse), reuse, seq);
   const tPrompt = performance.now();
@@ -257,8 +257,9 @@ export async function* generate(ctx: Context, prompt: ArrayLike<number>, opts: G
   let pos = prompt.length;
   let samplingMs = 0;
   let decodeCallsMs = 0;
-  let more = maxTokens > 0;
-  while (more) {
+  let first = true;
+  const ignoreEog = opts.ignoreEog ?? false;
+  while (maxTokens > 0) {
     const turn = eventLoop.turn();
     if (turn) await turn;
     if (opts.signal?.aborted) {
@@ -266,18 +267,23 @@ export async function* generate(ctx: Context, prompt: ArrayLike<number>, opts: G
       break;
     }
     const tSample = performance.now();
-    const token = onDevice ? ctx.sampledToken() : sampler.sample(logits);
+    const token = onDevice ? ctx.sampledToken() : sampler.sample(first ? logits : ctx.logits());
+    first = false;
     sampler.accept(token);
     tLast = performance.now();
     samplingMs += tLast - tSample;
     if (out.tokens.length === 0) tFirst = tLast;
+    // the next decode starts before this token is detokenized and handed out, so that work overlaps
+    // the device's; when a stop string then ends generation, the cache holds one token more (kvTokens)
+    const next = out.tokens.length + 1 < maxTokens && pos < ctx.nCtx && (ignoreEog || !ctx.model.vocab.isEog(token));
+    if (next) {
+      const tStep = performance.now();
+      ctx.launch(token, pos++, seq);
+      decodeCallsMs += performance.now() - tStep;
+    }
     const r = out.push(token);
     if (r.event) yield r.event;
-    more = r.more && pos < ctx.nCtx;
-    if (!more) break;
-    const tStep = performance.now();
-    logits = ctx.step(token, pos++, seq);
-    decodeCallsMs += performance.now() - tStep;
+    if (!r.more || !next) break;
   }
   const tail = out.finish();
   if (tail) yield tail;

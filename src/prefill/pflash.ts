@@ -40,9 +40,16 @@ export interface PrefillOptions {
   threads?: number;
   /** tokens per scorer prefill graph (default 512) */
   scorerChunk?: number;
-  /** the scorer's prefill attends to this many recent positions (default 0 = all; see ScorerOptions.window) */
+  /** the scorer's prefill attends to this many recent positions (default DEFAULT_SCORER_WINDOW; 0 = all;
+   *  see ScorerOptions.window) */
   scorerWindow?: number;
 }
+
+/** The scorer's default prefill window. With it an H200 reached 11.5x TTFT at 128K and 7.7x at 64K
+ *  over full prefill (full attention: 3.0x / 3.35x; bench/results/2026-11-23-h200-2/pflash-window.json);
+ *  with the trained code29m model as scorer at 4K, windows of 512 to 2048 kept the same top chunks as
+ *  full attention (bench/results/2026-11-23-cpu-scorer-window-trained.json). */
+export const DEFAULT_SCORER_WINDOW = 4096;
 
 export interface PrefillReport {
   promptTokens: number;
@@ -185,7 +192,7 @@ export async function loadPrefill(o: PrefillOptions, targetPath: string): Promis
     if (err instanceof UserError) throw err;
     throw new UserError(`cannot use ${scorerPath} as a PFlash scorer: ${(err as Error).message}`);
   }
-  const scorer = Scorer.load(scorerPath, { device: o.scorerDevice, threads: o.threads, chunk: o.scorerChunk, window: o.scorerWindow });
+  const scorer = Scorer.load(scorerPath, { device: o.scorerDevice, threads: o.threads, chunk: o.scorerChunk, window: o.scorerWindow ?? DEFAULT_SCORER_WINDOW });
   let vocabModel: NativeModel | undefined;
   try {
     if (!sameVocab) vocabModel = NativeModel.load(scorerPath, { vocabOnly: true });

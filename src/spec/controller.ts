@@ -52,6 +52,11 @@ export interface ControllerOptions {
   priorWeight?: number;
   /** verify-cost prior before any verify is measured: t_ar * (1 + slope * (rows - 1)) (default 0.05) */
   priorVerifySlope?: number;
+  /** let a drafter that pays to follow the target (DFlash feature capture) stop following during
+   *  plain stretches far from a probe (default false: in libllama each capture toggle re-reserves the
+   *  target's compute graph; on an H200 with an 8B target three toggles in 128 tokens cost more than
+   *  following all along saved, and --spec auto fell to 0.68-0.74 of plain) */
+  unfollow?: boolean;
 }
 
 /** EW mean with a warm start: exact average of the first 1/alpha points, then EWMA. */
@@ -77,6 +82,7 @@ export class SpecController {
   readonly probeEvery: number;
   readonly maxProbeOverhead: number;
   readonly probeBudget: number;
+  readonly unfollow: boolean;
   readonly exploreEvery: number;
   readonly priorAccept: number;
   readonly priorWeight: number;
@@ -129,6 +135,7 @@ export class SpecController {
     this.probeEvery = opts.probeEvery ?? 64;
     this.maxProbeOverhead = opts.maxProbeOverhead ?? 0.01;
     this.probeBudget = opts.probeBudget ?? budgets[0];
+    this.unfollow = opts.unfollow ?? false;
     this.exploreEvery = opts.exploreEvery ?? 32;
     this.priorAccept = opts.priorAccept ?? 0.5;
     this.priorWeight = opts.priorWeight ?? 2;

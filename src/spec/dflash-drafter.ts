@@ -181,8 +181,9 @@ export class DFlashDrafter implements Drafter {
     this.follow(true);
   }
 
-  /** Capturing the target's layer inputs costs every target step (on an H200 an 8B plain step went
-   *  from 4.0 to 5.0 ms): during plain decoding the loop turns it off until a probe comes near. */
+  /** Turns the capture of the target's layer inputs on or off (with SpecController.unfollow the
+   *  loop turns it off during plain stretches). Each toggle makes libllama re-reserve the target's
+   *  compute graph on its next decode, tens of ms on an H200 8B target, so it is off by default. */
   follow(on: boolean): void {
     if (on === this.following) return;
     // pending features are for consecutive positions: put them in the cache before the gap

@@ -178,10 +178,10 @@ export async function* generateSpeculative(target: Context, drafter: Drafter, pr
       ts = performance.now();
       const stepBudget = controller ? controller.choose() : budget;
       if (stepBudget === AR) {
-        // plain decoding, as cheap as generate(): one token, no planner, no draft; the drafter
-        // follows only the last FOLLOW_AHEAD steps before a probe
+        // plain decoding, as cheap as generate(): one token, no planner, no draft; with
+        // controller.unfollow the drafter follows only the last FOLLOW_AHEAD steps before a probe
         arSteps++;
-        const follow = !drafter.follow || !controller || controller.stepsToProbe() < FOLLOW_AHEAD;
+        const follow = !drafter.follow || !controller || !controller.unfollow || controller.stepsToProbe() < FOLLOW_AHEAD;
         drafter.follow?.(follow);
         if (!follow) unfollowedSteps++;
         const t2 = performance.now();

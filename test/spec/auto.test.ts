@@ -121,15 +121,21 @@ describe("adaptive controller (--budget auto)", () => {
 
   // a random drafter is never accepted, so after its first steps the controller decodes plainly and
   // probes every probeEvery steps (maxProbeOverhead 1 keeps the gap at probeEvery whatever the
-  // measured costs); the drafter follows the target only in the last 32 plain steps before a probe
+  // measured costs); with unfollow the drafter follows the target only in the last 32 plain steps
+  // before a probe
   it("stops capturing features between probes, probes after the gap, and stays lossless", async () => {
     const prompt = target.vocab.tokenize("The quick brown fox");
     const o = { temperature: 0, maxTokens: 200, ignoreEog: true, budget: "auto" as const };
     const plain = await generateText(plainCtx, prompt, o);
-    const controller = createSpecController(drafter, "chain", { probeEvery: 48, maxProbeOverhead: 1 });
+    const controller = createSpecController(drafter, "chain", { probeEvery: 48, maxProbeOverhead: 1, unfollow: true });
     const r = await runSpec(ctx, drafter, prompt, { ...o, controller });
     expect(r.tokens).toEqual(plain.tokens);
     expect(r.spec.unfollowedSteps).toBeGreaterThan(0);
+    // by default the drafter follows all along (no capture toggles, see ControllerOptions.unfollow)
+    const byDefault = await runSpec(ctx, drafter, prompt, { ...o, controller: createSpecController(drafter, "chain", { probeEvery: 48, maxProbeOverhead: 1 }) });
+    expect(byDefault.tokens).toEqual(plain.tokens);
+    expect(byDefault.spec.unfollowedSteps).toBe(0);
+    expect(byDefault.spec.arSteps).toBeGreaterThan(0);
     expect(r.spec.unfollowedSteps).toBeLessThan(r.spec.arSteps);
     // the probes after unfollowed stretches drafted and verified
     expect(r.spec.steps - r.spec.arSteps).toBeGreaterThan(1);
@@ -142,7 +148,7 @@ describe("adaptive controller (--budget auto)", () => {
   it("continues from a cached prefix after a request that ended unfollowed (the server's next turn)", async () => {
     const prompt = target.vocab.tokenize("Once upon a time");
     // probes far apart: the request ends in a stretch the drafter did not follow
-    const controller = createSpecController(drafter, "chain", { probeEvery: 1000, maxProbeOverhead: 1 });
+    const controller = createSpecController(drafter, "chain", { probeEvery: 1000, maxProbeOverhead: 1, unfollow: true });
     const first = await runSpec(ctx, drafter, prompt, { temperature: 0, maxTokens: 120, ignoreEog: true, budget: "auto", controller });
     expect(first.spec.unfollowedSteps).toBeGreaterThan(0);
     // the next turn: the conversation so far plus a new user message, reusing the cached KV
