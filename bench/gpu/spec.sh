@@ -6,7 +6,7 @@
 #   4. llama.cpp's own DFlash (llama-server --spec-type draft-dflash) on the same pair, for tok/s.
 # SET=trained (with T= and D= naming ../shared/models' code29m pair, carried to the device) runs plain,
 # --spec auto, a DFlash chain and a DDTree on that pair instead (real acceptance), and llama.cpp's DFlash.
-# SET=quick runs plain and --spec auto only (random pair), no llama.cpp.
+# SET=quick runs plain and --spec auto only (random pair), with llama-bench tg before and after.
 # PRESET=tiny runs it anywhere as a dry run. Results: $OUT/spec.json (and the raw runs in $OUT/spec-runs.jsonl).
 set -uo pipefail
 OUT=${OUT:-/tmp/flint-out}
@@ -35,9 +35,11 @@ run() { # label, flint run args...
 }
 if [ "$SET" = quick ]; then
   # --spec auto against plain only (a short device call after a controller change)
+  [ -x "${LLAMA_BIN_DIR:-}/llama-bench" ] && "$LLAMA_BIN_DIR/llama-bench" -m "$T" -p 0 -n $N -fa 1 -r 3 -o json > "$OUT/llama-bench-1.json" 2>>"$OUT/spec-log.txt"
   for i in 1 2; do run "none-$i"; done
   for i in 1 2 3; do run "auto-dflash-$i" --spec auto --draft "$D"; done
   for i in 3 4; do run "none-$i"; done
+  [ -x "${LLAMA_BIN_DIR:-}/llama-bench" ] && "$LLAMA_BIN_DIR/llama-bench" -m "$T" -p 0 -n $N -fa 1 -r 3 -o json > "$OUT/llama-bench-2.json" 2>>"$OUT/spec-log.txt"
 elif [ "$SET" = trained ]; then
   for i in 1 2; do run "none-$i"; done
   for i in 1 2; do run "auto-dflash-$i" --spec auto --draft "$D"; done
