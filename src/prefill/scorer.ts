@@ -514,6 +514,7 @@ export class Scorer {
     const n = tokens.length;
     if (n === 0) throw new UserError("cannot score an empty prompt");
     this.checkTokens(tokens);
+    this.newGraphs();
     const nq = Math.min(this.queries, n);
     const body = n - nq;
     const C = this.chunk;
@@ -552,6 +553,7 @@ export class Scorer {
     this.checkTokens(tokens);
     const C = this.chunk;
     const V = this.info.vocab;
+    this.newGraphs();
     this.ensureCapacity(Math.ceil(n / C) * C);
     this.clearRing();
     const out = new Float32Array(n * V);
@@ -565,7 +567,19 @@ export class Scorer {
     return out;
   }
 
-  /** Graph shapes built so far (each is reused by later prompts). */
+  /**
+   * Drops the graphs of the previous prompt: each prompt builds its own. On CUDA, allocating a graph
+   * again after other graphs of the same scheduler (graph A, B, ..., A) aborted with an illegal memory
+   * access on the H200 (the second of three NIAH trials, bench/results/2026-11-23-h200-2/README.md),
+   * while graphs used within one prompt, or fresh for each prompt, never did. Not yet understood; a
+   * graph costs a few ms to build, against hundreds of ms of scoring at the lengths PFlash is for.
+   */
+  private newGraphs(): void {
+    for (const b of this.graphs.values()) b.graph.free();
+    this.graphs.clear();
+  }
+
+  /** Graph shapes built for the last prompt. */
   get graphCount(): number {
     return this.graphs.size;
   }

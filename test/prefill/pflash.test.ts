@@ -103,9 +103,9 @@ describe("compressed prefill in generate()", () => {
       posMax.push(ctx.native.seqPosMax(0));
       expect(ctx.native.seqPosMin(0)).toBe(0);
     }
-    // at the first token only the prompt is cached (last position n-1); each later token adds the
-    // previous one at n, n+1, ...
-    expect(posMax).toEqual([n - 1, n, n + 1, n + 2, n + 3, n + 4]);
+    // generate() starts decoding each token before handing it out, so when token i is seen it sits at
+    // n + i; the last one (maxTokens reached) is not decoded
+    expect(posMax).toEqual([n, n + 1, n + 2, n + 3, n + 4, n + 4]);
     const result = r.value;
     expect(result.promptTokens).toBe(n);
     // only the prefix before the first skipped token is reusable; the rest was dropped

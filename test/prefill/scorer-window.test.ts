@@ -55,8 +55,8 @@ describe("windowed scorer prefill", () => {
       const s = w.score(t);
       expect(s.importance.length).toBe(200);
       expect(s.importance.every((x) => Number.isFinite(x) && x >= 0)).toBe(true);
-      // logits graphs (1) + scoring-prefill chunk graph (1) + one score graph: the ring has one shape
-      expect(w.graphCount).toBe(3);
+      // this prompt's scoring-prefill chunk graph (1) + its score graph: the ring has one shape
+      expect(w.graphCount).toBe(2);
       // a second, different prompt starts from an empty ring: scoring it twice gives the same answer
       const t2 = tokens(120);
       const x = w.score(t2).importance;

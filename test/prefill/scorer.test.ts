@@ -88,7 +88,7 @@ describe("scorer graph", () => {
     }
   });
 
-  it("builds each graph shape once and reuses it", () => {
+  it("builds each graph shape once per prompt", () => {
     scorer.score(prompt(200, 3));
     const n = scorer.graphCount;
     scorer.score(prompt(200, 4));
