@@ -568,11 +568,13 @@ export class Scorer {
   }
 
   /**
-   * Drops the graphs of the previous prompt: each prompt builds its own. On CUDA, allocating a graph
-   * again after other graphs of the same scheduler (graph A, B, ..., A) aborted with an illegal memory
-   * access on the H200 (the second of three NIAH trials, bench/results/2026-11-23-h200-2/README.md),
-   * while graphs used within one prompt, or fresh for each prompt, never did. Not yet understood; a
-   * graph costs a few ms to build, against hundreds of ms of scoring at the lengths PFlash is for.
+   * Drops the graphs of the previous prompt: each prompt builds its own. On CUDA, scoring a prompt a
+   * second time with graphs cached from an earlier one (same shapes) aborted with an illegal memory
+   * access on the H200 (NIAH at 4K: one trial passed, three aborted; bench/results/2026-11-23-h200-2);
+   * runs whose every graph was new never did. On a CPU the cached graphs give identical scores, so the
+   * cause may be CUDA-side (ggml-cuda captures a CUDA graph on the second call with unchanged node
+   * properties); not yet understood, and this is not yet run on a GPU. A graph costs a few ms to
+   * build, against hundreds of ms of scoring at the lengths PFlash is for.
    */
   private newGraphs(): void {
     for (const b of this.graphs.values()) b.graph.free();

@@ -95,6 +95,14 @@ describe("scorer graph", () => {
     scorer.score(prompt(180, 5));
     expect(scorer.graphCount).toBe(n);
   });
+
+  it("scores a prompt the same after other prompts of other lengths", () => {
+    const a = prompt(200, 6);
+    const first = scorer.score(a).importance.slice();
+    scorer.score(prompt(120, 7));
+    scorer.score(prompt(260, 8));
+    expect(Array.from(scorer.score(a).importance)).toEqual(Array.from(first));
+  });
 });
 
 /** Slow reference: softmax of the queries over causal keys, 13-wide mean, max over heads and layers,
