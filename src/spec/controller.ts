@@ -52,11 +52,18 @@ export interface ControllerOptions {
   priorWeight?: number;
   /** verify-cost prior before any verify is measured: t_ar * (1 + slope * (rows - 1)) (default 0.05) */
   priorVerifySlope?: number;
-  /** let a drafter that pays to follow the target (DFlash feature capture) stop following during
-   *  plain stretches far from a probe (default false: in libllama each capture toggle re-reserves the
-   *  target's compute graph; on an H200 with an 8B target three toggles in 128 tokens cost more than
-   *  following all along saved, and --spec auto fell to 0.68-0.74 of plain) */
-  unfollow?: boolean;
+  /** whether a drafter that pays to follow the target (DFlash feature capture) stops following during
+   *  plain stretches: "auto" (default) when the measured saving over the stretch beats the measured
+   *  cost of turning following off and on again (in libllama each capture toggle re-reserves the
+   *  target's graph: ~45 ms on an H200 8B target, whose plain step following costs ~5.0 ms instead of
+   *  4.0), probing then rarely enough that those toggles stay within maxProbeOverhead; true: whenever
+   *  the next probe is more than followAhead steps away; false: never */
+  unfollow?: boolean | "auto";
+  /** plain steps before a probe during which the drafter follows again (default 32) */
+  followAhead?: number;
+  /** what following costs per plain step before it is measured, as a fraction of the step (default
+   *  0.25: 5.0 vs 4.0 ms on the H200 8B) */
+  priorFollowCost?: number;
 }
 
 /** EW mean with a warm start: exact average of the first 1/alpha points, then EWMA. */
@@ -82,7 +89,14 @@ export class SpecController {
   readonly probeEvery: number;
   readonly maxProbeOverhead: number;
   readonly probeBudget: number;
-  readonly unfollow: boolean;
+  readonly unfollow: boolean | "auto";
+  readonly followAhead: number;
+  readonly priorFollowCost: number;
+  /** plain steps with the drafter following / not following, and the extra cost of a step that
+   *  toggled following (libllama's graph re-reserve), ms */
+  readonly tArFollow: Ewma;
+  readonly tArFree: Ewma;
+  readonly tToggle: Ewma;
   readonly exploreEvery: number;
   readonly priorAccept: number;
   readonly priorWeight: number;
@@ -135,7 +149,9 @@ export class SpecController {
     this.probeEvery = opts.probeEvery ?? 64;
     this.maxProbeOverhead = opts.maxProbeOverhead ?? 0.01;
     this.probeBudget = opts.probeBudget ?? budgets[0];
-    this.unfollow = opts.unfollow ?? false;
+    this.unfollow = opts.unfollow ?? "auto";
+    this.followAhead = opts.followAhead ?? 32;
+    this.priorFollowCost = opts.priorFollowCost ?? 0.25;
     this.exploreEvery = opts.exploreEvery ?? 32;
     this.priorAccept = opts.priorAccept ?? 0.5;
     this.priorWeight = opts.priorWeight ?? 2;
@@ -144,6 +160,9 @@ export class SpecController {
     if (!Number.isInteger(this.maxDepth) || this.maxDepth < 1) throw new RangeError(`SpecController: maxDepth must be an integer >= 1, got ${this.maxDepth}`);
 
     this.tAr = new Ewma(this.alpha);
+    this.tArFollow = new Ewma(this.alpha);
+    this.tArFree = new Ewma(this.alpha);
+    this.tToggle = new Ewma(this.alpha);
     this.tDraft = new Ewma(this.alpha);
     this.bucketCost = budgets.map(() => new Ewma(this.alpha));
     const D = this.maxDepth;
@@ -160,9 +179,17 @@ export class SpecController {
 
   // ---- observations ----
 
-  /** wall time of one plain decode step (1 row), ms */
-  observeAr(ms: number): void {
+  /** wall time of one plain decode step (1 row), ms; `following`: the drafter followed the target in
+   *  it; `toggled`: it had just started or stopped following (its extra cost is the toggle's) */
+  observeAr(ms: number, following = true, toggled = false): void {
+    const same = following ? this.tArFollow : this.tArFree;
+    if (toggled) {
+      const base = same.known ? same.value : this.tAr.value;
+      if (this.tAr.known) this.tToggle.add(Math.max(0, ms - base));
+      return;
+    }
     this.tAr.add(ms);
+    same.add(ms);
   }
 
   /** wall time of drafting for one step, ms */
@@ -354,11 +381,44 @@ export class SpecController {
     return this.untilProbe;
   }
 
-  /** AR steps between probes: probeEvery, or more when a probe's waste would exceed maxProbeOverhead */
+  /** After choose() returned AR: whether the drafter should follow the target in this plain step. */
+  follows(): boolean {
+    if (this.unfollow === false) return true;
+    const stretch = this.untilProbe - this.followAhead;
+    if (stretch <= 0) return true;
+    if (this.unfollow === true) return false;
+    // auto: once both costs are measured, stop following only where it pays; before, try it once
+    const c = this.toggleCycleMs();
+    if (c === undefined) return false;
+    return stretch * this.followCostMs() <= c;
+  }
+
+  /** ms a plain step costs more while the drafter follows; until both are measured, priorFollowCost of
+   *  the plain step */
+  followCostMs(): number {
+    if (this.tArFollow.known && this.tArFree.known) return Math.max(0, this.tArFollow.value - this.tArFree.value);
+    return this.priorFollowCost * (this.tArFree.known ? this.tArFree.value : this.tAr.value);
+  }
+
+  /** ms of stopping and resuming following once (two toggles), once a toggle was measured */
+  private toggleCycleMs(): number | undefined {
+    return this.tToggle.known ? 2 * this.tToggle.value : undefined;
+  }
+
+  /** AR steps between probes: probeEvery, or more when a probe's waste would exceed maxProbeOverhead.
+   *  When the drafter stops following between probes, the waste includes its toggles and the
+   *  followAhead steps it follows before the probe. */
   probeGap(): number {
     if (!this.tDraft.known || !this.tAr.known) return this.probeEvery;
+    const per = this.maxProbeOverhead * this.tAr.value;
     const waste = this.tDraft.value + this.tVerify(this.probeBudget + 1) - this.tAr.value;
-    return Math.max(this.probeEvery, Math.ceil(waste / (this.maxProbeOverhead * this.tAr.value)));
+    const gap = Math.max(this.probeEvery, Math.ceil(waste / per));
+    const cycle = this.unfollow === false ? undefined : this.toggleCycleMs();
+    if (cycle === undefined) return gap;
+    const f = this.followCostMs();
+    const gapFree = Math.max(gap, Math.ceil((waste + cycle + this.followAhead * f) / per));
+    // unfollowing between probes at that gap beats following all along at the plain gap
+    return (gapFree - this.followAhead) * f > cycle ? gapFree : gap;
   }
 
   // ---- internals ----

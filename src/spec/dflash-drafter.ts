@@ -181,15 +181,16 @@ export class DFlashDrafter implements Drafter {
     this.follow(true);
   }
 
-  /** Turns the capture of the target's layer inputs on or off (with SpecController.unfollow the
-   *  loop turns it off during plain stretches). Each toggle makes libllama re-reserve the target's
-   *  compute graph on its next decode, tens of ms on an H200 8B target, so it is off by default. */
-  follow(on: boolean): void {
-    if (on === this.following) return;
+  /** Turns the capture of the target's layer inputs on or off (the loop turns it off during plain
+   *  stretches where SpecController.follows() says so). Each toggle makes libllama re-reserve the
+   *  target's compute graph on its next decode, tens of ms on an H200 8B target. */
+  follow(on: boolean): boolean {
+    if (on === this.following) return false;
     // pending features are for consecutive positions: put them in the cache before the gap
     if (!on) this.flush();
     for (const lid of this.layerIds) this.target.native.captureLayerInput(lid, on);
     this.following = on;
+    return true;
   }
 
   onPrefill(tokens: ArrayLike<number>, pos0: number): void {

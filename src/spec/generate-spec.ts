@@ -16,8 +16,6 @@ import { TreeBatchPlanner, type TreeBatchPlan } from "./tree-batch.js";
 
 /** most drafted nodes one verify may carry (a tree's leaves each need a sequence id; libllama has 256) */
 export const MAX_BUDGET = 255;
-/** plain steps before a probe during which a drafter that can stop following the target follows it */
-export const FOLLOW_AHEAD = 32;
 const TREE_BUDGETS = [4, 8, 16, 32, 64] as const;
 
 function controllerOptions(shape: "chain" | "tree", maxDepth: number) {
@@ -178,11 +176,11 @@ export async function* generateSpeculative(target: Context, drafter: Drafter, pr
       ts = performance.now();
       const stepBudget = controller ? controller.choose() : budget;
       if (stepBudget === AR) {
-        // plain decoding, as cheap as generate(): one token, no planner, no draft; with
-        // controller.unfollow the drafter follows only the last FOLLOW_AHEAD steps before a probe
+        // plain decoding, as cheap as generate(): one token, no planner, no draft; the controller
+        // says whether the drafter keeps following the target (see ControllerOptions.unfollow)
         arSteps++;
-        const follow = !drafter.follow || !controller || !controller.unfollow || controller.stepsToProbe() < FOLLOW_AHEAD;
-        drafter.follow?.(follow);
+        const follow = !drafter.follow || !controller || controller.follows();
+        const toggled = drafter.follow?.(follow) ?? false;
         if (!follow) unfollowedSteps++;
         const t2 = performance.now();
         rows = target.step(last, pos);
@@ -193,7 +191,7 @@ export async function* generateSpeculative(target: Context, drafter: Drafter, pr
         time.verify += t3 - t2;
         time.sampling += t4 - t3;
         // with device sampling llama_decode only launches the graph; the wait is in sampledToken
-        controller!.observeAr(onDevice ? t4 - t2 : t3 - t2);
+        controller!.observeAr(onDevice ? t4 - t2 : t3 - t2, follow, toggled);
         steps++;
         emittedInSteps++;
         if (!emit(tok)) break;
