@@ -405,20 +405,37 @@ export class SpecController {
     return this.tToggle.known ? 2 * this.tToggle.value : undefined;
   }
 
+  /** At the start of a request (before its prefill): whether the drafter should follow the target.
+   *  Not when drafts have been useless, stopping pays, and the next probe is far off. */
+  followsAtStart(): boolean {
+    if (this.unfollow === false || !this.tAr.known || this.best() !== AR) return true;
+    const free = this.unfollowGap();
+    if (free === undefined && this.unfollow === "auto") return true;
+    return (free ?? this.followingGap()) - this.arStreak - 1 <= this.followAhead;
+  }
+
   /** AR steps between probes: probeEvery, or more when a probe's waste would exceed maxProbeOverhead.
    *  When the drafter stops following between probes, the waste includes its toggles and the
    *  followAhead steps it follows before the probe. */
   probeGap(): number {
+    return this.unfollowGap() ?? this.followingGap();
+  }
+
+  private followingGap(): number {
     if (!this.tDraft.known || !this.tAr.known) return this.probeEvery;
-    const per = this.maxProbeOverhead * this.tAr.value;
     const waste = this.tDraft.value + this.tVerify(this.probeBudget + 1) - this.tAr.value;
-    const gap = Math.max(this.probeEvery, Math.ceil(waste / per));
+    return Math.max(this.probeEvery, Math.ceil(waste / (this.maxProbeOverhead * this.tAr.value)));
+  }
+
+  /** The probe gap when stopping to follow between probes beats following all along; else undefined. */
+  private unfollowGap(): number | undefined {
     const cycle = this.unfollow === false ? undefined : this.toggleCycleMs();
-    if (cycle === undefined) return gap;
+    if (cycle === undefined || !this.tDraft.known || !this.tAr.known) return undefined;
+    const gap = this.followingGap();
     const f = this.followCostMs();
-    const gapFree = Math.max(gap, Math.ceil((waste + cycle + this.followAhead * f) / per));
-    // unfollowing between probes at that gap beats following all along at the plain gap
-    return (gapFree - this.followAhead) * f > cycle ? gapFree : gap;
+    const waste = this.tDraft.value + this.tVerify(this.probeBudget + 1) - this.tAr.value;
+    const free = Math.max(gap, Math.ceil((waste + cycle + this.followAhead * f) / (this.maxProbeOverhead * this.tAr.value)));
+    return (free - this.followAhead) * f > cycle ? free : undefined;
   }
 
   // ---- internals ----

@@ -167,10 +167,11 @@ export class DFlashDrafter implements Drafter {
     return this.blockSize - 1;
   }
 
+  // reset() and rewind() leave following as it is: each toggle costs a graph re-reserve in the target,
+  // so the loop sets it once per request (SpecController.followsAtStart)
   reset(): void {
     this.ctx.truncate(0, 0);
     this.pendingCount = 0;
-    this.follow(true);
   }
 
   rewind(keep: number): void {
@@ -178,7 +179,6 @@ export class DFlashDrafter implements Drafter {
     if (keep > 0) this.flush();
     this.pendingCount = 0;
     this.ctx.truncate(0, keep);
-    this.follow(true);
   }
 
   /** Turns the capture of the target's layer inputs on or off (the loop turns it off during plain

@@ -99,12 +99,19 @@ export async function* generateSpeculative(target: Context, drafter: Drafter, pr
   // after a compressed prefill (opts.keep) the drafter starts empty and sees the kept tokens only, at
   // consecutive positions ending at prompt.length - 1 (libllama's batches need consecutive positions)
   drafter.rewind(opts.keep ? 0 : reuse, prompt);
+  // a controller that learned drafts are useless may start the request without following: the
+  // drafter then skips this prompt's features (its history has a gap, see Drafter.follow)
+  const followAtStart = !drafter.follow || !controller || controller.followsAtStart();
+  drafter.follow?.(followAtStart);
+  const onPrefill = (tokens: ArrayLike<number>, pos0: number) => {
+    if (followAtStart) drafter.onPrefill(tokens, pos0);
+  };
   const t0 = performance.now();
   const simulated0 = drafter.simulatedMs ?? 0;
   const b = target.batch;
   if (opts.keep) {
     const skipped = prompt.length - reuse - opts.keep.filter((k) => k >= reuse).length;
-    prefillKept(target, prompt, opts.keep, reuse, 0, (tokens, pos0) => drafter.onPrefill(tokens, pos0 + skipped));
+    prefillKept(target, prompt, opts.keep, reuse, 0, (tokens, pos0) => onPrefill(tokens, pos0 + skipped));
   }
   // prefill in batch-sized chunks, injecting each chunk's features into the drafter
   for (let off = reuse; !opts.keep && off < prompt.length; off += target.nBatch) {
@@ -112,7 +119,7 @@ export async function* generateSpeculative(target: Context, drafter: Drafter, pr
     b.clear();
     for (let k = off; k < end; k++) b.add(prompt[k], k, 0, k === prompt.length - 1);
     target.decode(b);
-    drafter.onPrefill(prompt.length === end - off ? prompt : Array.prototype.slice.call(prompt, off, end), off);
+    onPrefill(prompt.length === end - off ? prompt : Array.prototype.slice.call(prompt, off, end), off);
   }
   let rows = target.logits();
   const tPrompt = performance.now();
