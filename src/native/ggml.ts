@@ -88,6 +88,7 @@ export class Backend {
   private readonly main: Ptr;
   private readonly cpu: Ptr | undefined;
   private readonly sched: Ptr;
+  private runs = 0;
   /** the graph the scheduler allocated last: its tensors' addresses are current */
   private last: ComputeGraph | undefined;
   private freed = false;
@@ -152,6 +153,8 @@ export class Backend {
     }
     this.last = graph;
     setInputs();
+    // the top byte stays 0: the name's last byte is always a terminator
+    graph.stamp(BigInt(++this.runs) & 0xffffffffffffffn);
     const status = ggml.ggml_backend_sched_graph_compute(this.sched, graph[P]);
     if (status !== 0) throw new Error(`ggml graph compute failed (status ${status})`);
   }
@@ -354,6 +357,8 @@ export class ComputeGraph {
   private readonly ctx: Ptr;
   /** word indices of every tensor's `buffer` and `data` fields in the context's memory */
   private slots: Int32Array | undefined;
+  /** word indices of the last 8 bytes of each short tensor name (see stamp) */
+  private nameTails: Int32Array | undefined;
   private words: BigUint64Array | undefined;
   private freed = false;
 
@@ -384,12 +389,32 @@ export class ComputeGraph {
    * fields are found once per graph; clearing them is plain memory writes.
    */
   clearAllocation(): void {
+    this.findSlots();
+    const w = this.words!;
+    for (const i of this.slots!) w[i] = 0n;
+  }
+
+  /**
+   * Writes `run` into the unused tail of every short tensor name (after its terminating 0). ggml-cuda
+   * records a CUDA graph when a graph is computed again with every node's struct unchanged and replays
+   * it from then on; flint's scorer aborted on the H200 with an illegal memory access when it scored
+   * repeated prompt shapes (see Scorer.newGraphs). A name that differs at every run keeps each compute
+   * a direct one, as on first use. Plain memory writes, no FFI.
+   */
+  stamp(run: bigint): void {
+    this.findSlots();
+    const w = this.words!;
+    for (const i of this.nameTails!) w[i] = run;
+  }
+
+  private findSlots(): void {
     const { ggml } = getNative();
     if (!this.slots) {
       const base = koffi.address(ggml.ggml_get_mem_buffer(this.ctx));
       const size = ggml.ggml_get_mem_size(this.ctx);
       this.words = new BigUint64Array(koffi.view(ggml.ggml_get_mem_buffer(this.ctx), Math.floor(size / 8) * 8));
       const slots: number[] = [];
+      const tails: number[] = [];
       for (let t = ggml.ggml_get_first_tensor(this.ctx); !isNull(t); t = ggml.ggml_get_next_tensor(this.ctx, t)) {
         const at = Number(koffi.address(t) - base);
         if (at % 8 !== 0) throw new Error("unexpected ggml tensor alignment");
@@ -404,11 +429,12 @@ export class ComputeGraph {
           }
         }
         slots.push((at + OFF_BUFFER) / 8, (at + OFF_DATA) / 8);
+        // bytes 56..63 of name[64]; names shorter than 56 chars end before them
+        if ((ggml.ggml_get_name(t) ?? "").length < 56) tails.push((at + OFF_NAME + 56) / 8);
       }
       this.slots = Int32Array.from(slots);
+      this.nameTails = Int32Array.from(tails);
     }
-    const w = this.words!;
-    for (const i of this.slots) w[i] = 0n;
   }
 
   /** A tensor the caller fills before each compute (see Backend.run). */

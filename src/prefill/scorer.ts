@@ -571,10 +571,10 @@ export class Scorer {
    * Drops the graphs of the previous prompt: each prompt builds its own. On CUDA, scoring a prompt a
    * second time with graphs cached from an earlier one (same shapes) aborted with an illegal memory
    * access on the H200 (NIAH at 4K: one trial passed, three aborted; bench/results/2026-11-23-h200-2);
-   * runs whose every graph was new never did. On a CPU the cached graphs give identical scores, so the
-   * cause may be CUDA-side (ggml-cuda captures a CUDA graph on the second call with unchanged node
-   * properties); not yet understood, and this is not yet run on a GPU. A graph costs a few ms to
-   * build, against hundreds of ms of scoring at the lengths PFlash is for.
+   * runs whose every graph was new never did. On a CPU the cached graphs give identical scores and an
+   * AddressSanitizer build of ggml finds nothing, so the cause may be CUDA-side: ggml-cuda records a
+   * CUDA graph when a graph runs again unchanged, which ComputeGraph.stamp now prevents. Not yet run
+   * on a GPU. A graph costs a few ms to build, against hundreds of ms of scoring at PFlash's lengths.
    */
   private newGraphs(): void {
     for (const b of this.graphs.values()) b.graph.free();
