@@ -296,3 +296,31 @@ describe("SpecController: when a drafter stops following the target", () => {
     expect(r.ratio(2000)).toBeGreaterThan(0.97);
   });
 });
+
+describe("SpecController.followsAtStart", () => {
+  it("starts a request following until drafts proved useless and stopping proved to pay", () => {
+    const c = new SpecController({ budgets: [1, 2, 4, 8, 15] });
+    expect(c.followsAtStart()).toBe(true);
+    const builder = new DDTreeBuilder(16);
+    const ids = new Int32Array(16);
+    const path = Int32Array.from({ length: 16 }, (_, i) => i);
+    let following = true;
+    for (let s = 0; s < 300; s++) {
+      const b = c.choose();
+      if (b === AR) {
+        const f = c.follows();
+        const toggled = f !== following;
+        following = f;
+        c.observeAr(4 + (f ? 1 : 0) + (toggled ? 45 : 0), f, toggled);
+      } else {
+        following = true;
+        c.observeDraft(3);
+        c.observeVerify(b + 1, 4 + 0.5 * b);
+        c.observeAcceptance(builder.buildChain(ids, b), 0, path);
+      }
+    }
+    // H200-like costs: stopping pays, and the next probe is thousands of steps away
+    expect(c.followsAtStart()).toBe(false);
+    expect(new SpecController({ budgets: [1, 2, 4, 8, 15], unfollow: false }).followsAtStart()).toBe(true);
+  });
+});
