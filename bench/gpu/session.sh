@@ -28,7 +28,9 @@ est() { case $1 in models) echo 90 ;; foundation) echo 120 ;; foundation-quick) 
 export PRESET=${PRESET:-8b}
 SC=0.6b; [ "$PRESET" = tiny ] && { SC=tiny; export CTX=${CTX:-4096}; }
 # the training context pflash.sh wants for its largest prompt (same formula)
-MAXC=$(echo "${CONTEXTS:-16384,32768,65536,131072}" | tr ',' '\n' | sort -n | tail -1)
+# (at least 128K on a GPU, whatever CONTEXTS and NIAH a short call sets for the report stages)
+FLOOR=131072; [ "$PRESET" = tiny ] && FLOOR=0
+MAXC=$(echo "${CONTEXTS:-16384,32768,65536,131072},${NIAH:-0},$FLOOR" | tr ',' '\n' | sort -n | tail -1)
 LONG=$(( (MAXC + 4096 + 1023) / 1024 * 1024 ))
 T="$W/$PRESET-q4_k_m.gguf"
 log "call $CALL: stages ${STAGES:?set STAGES}; commit $FLINT_GIT_COMMIT; $(nvidia-smi --query-gpu=name,driver_version --format=csv,noheader 2>/dev/null)"
