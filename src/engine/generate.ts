@@ -121,10 +121,15 @@ export class TokenEmitter {
     this.stops = new StopMatcher(opts.stop ?? []);
   }
 
+  /** Whether `token` ends generation (an end-of-generation token, unless ignoreEog). */
+  ends(token: number): boolean {
+    return !this.opts.ignoreEog && this.vocab.isEog(token);
+  }
+
   /** Takes the next target token; returns its event (undefined for an end-of-generation token) and
-   *  whether generation goes on after it. */
-  push(token: number): { event?: GenerateEvent; more: boolean } {
-    if (!this.opts.ignoreEog && this.vocab.isEog(token)) {
+   *  whether generation goes on after it. `end`: ends(token), when the caller already asked. */
+  push(token: number, end = this.ends(token)): { event?: GenerateEvent; more: boolean } {
+    if (end) {
       this.stopReason = "eog";
       return { more: false };
     }
@@ -258,7 +263,6 @@ export async function* generate(ctx: Context, prompt: ArrayLike<number>, opts: G
   let samplingMs = 0;
   let decodeCallsMs = 0;
   let first = true;
-  const ignoreEog = opts.ignoreEog ?? false;
   while (maxTokens > 0) {
     const turn = eventLoop.turn();
     if (turn) await turn;
@@ -275,13 +279,14 @@ export async function* generate(ctx: Context, prompt: ArrayLike<number>, opts: G
     if (out.tokens.length === 0) tFirst = tLast;
     // the next decode starts before this token is detokenized and handed out, so that work overlaps
     // the device's; when a stop string then ends generation, the cache holds one token more (kvTokens)
-    const next = out.tokens.length + 1 < maxTokens && pos < ctx.nCtx && (ignoreEog || !ctx.model.vocab.isEog(token));
+    const end = out.ends(token);
+    const next = !end && out.tokens.length + 1 < maxTokens && pos < ctx.nCtx;
     if (next) {
       const tStep = performance.now();
       ctx.launch(token, pos++, seq);
       decodeCallsMs += performance.now() - tStep;
     }
-    const r = out.push(token);
+    const r = out.push(token, end);
     if (r.event) yield r.event;
     if (!r.more || !next) break;
   }
