@@ -4,7 +4,7 @@
 import { existsSync, mkdirSync, renameSync } from "node:fs";
 import path from "node:path";
 import { performance } from "node:perf_hooks";
-import type { CacheType } from "../native/context.js";
+import { targetFlags, type TargetFlags } from "../spec/runtime.js";
 import { UserError } from "../native/errors.js";
 import { makeModel } from "../models/make-model.js";
 import { cacheRoot } from "../native/source-build.js";
@@ -24,7 +24,7 @@ import { writeReport } from "./report.js";
 import { round } from "./stats.js";
 import { runSweep } from "./sweep.js";
 
-export interface BenchOptions {
+export interface BenchOptions extends Partial<TargetFlags> {
   suite: Suite;
   model?: string;
   draft?: string;
@@ -37,12 +37,6 @@ export interface BenchOptions {
   tokens?: number;
   out: string;
   baseline?: "llama";
-  gpuLayers?: number;
-  threads?: number;
-  ctx?: number;
-  flashAttn?: "auto" | "on" | "off";
-  cacheTypeK?: CacheType;
-  cacheTypeV?: CacheType;
   sampling?: "auto" | "host" | "device";
   /** DDTree top-k (decode's ddtree mode and the sweep's trees) */
   treeK?: number;
@@ -149,7 +143,7 @@ export async function runBench(o: BenchOptions): Promise<BenchOutcome> {
   if (results.models.draft?.randomWeights) notes.push("The drafter has random weights: its drafts are almost never accepted, so its speed-ups are not representative; acceptance-dependent numbers need a trained pair.");
 
   // the niah suite loads its own model (runNiah); the others share one harness
-  const harness = o.suite === "niah" ? undefined : await Harness.open({ modelPath, draftPath, gpuLayers, threads, ctx: o.ctx, flashAttn, cacheTypeK: o.cacheTypeK, cacheTypeV: o.cacheTypeV, sampling: o.sampling ?? "auto" });
+  const harness = o.suite === "niah" ? undefined : await Harness.open({ ...targetFlags(o), modelPath, draftPath, gpuLayers, threads, flashAttn, sampling: o.sampling ?? "auto" });
   let pflash: PFlash | undefined;
   try {
     const nCtx = harness?.context("main").nCtx ?? o.ctx ?? 0;

@@ -8,7 +8,7 @@
 import { Context } from "../engine/context.js";
 import { generate, type GenerateResult } from "../engine/generate.js";
 import { Model } from "../engine/model.js";
-import type { CacheType } from "../native/context.js";
+import type { TargetFlags } from "../spec/runtime.js";
 import { UserError } from "../native/errors.js";
 import { listDevices } from "../native/index.js";
 import { inspectModel } from "../models/inspect.js";
@@ -44,15 +44,9 @@ export interface ModeDef {
   family?: "main" | "tree";
 }
 
-export interface HarnessOptions {
+export interface HarnessOptions extends TargetFlags {
   modelPath: string;
   draftPath?: string;
-  gpuLayers: number;
-  threads?: number;
-  ctx?: number;
-  flashAttn: "auto" | "on" | "off";
-  cacheTypeK?: CacheType;
-  cacheTypeV?: CacheType;
   /** where greedy tokens are picked in the main context (as `flint run --sampling`) */
   sampling: "auto" | "host" | "device";
 }

@@ -1,6 +1,6 @@
 // `flint tune`: the budget sweep on this machine for one target/drafter pair, stored as a profile that
 // `flint run` (and serve) find again (profile.ts).
-import type { CacheType } from "../native/context.js";
+import { targetFlags, type TargetFlags } from "../spec/runtime.js";
 import { VERSION } from "../version.js";
 import { encodePrompts } from "./decode.js";
 import { gitCommit, primaryDeviceName } from "./env.js";
@@ -11,7 +11,7 @@ import { loadPrompts } from "./prompts.js";
 import type { SweepSection } from "./results.js";
 import { runSweep } from "./sweep.js";
 
-export interface TuneOptions {
+export interface TuneOptions extends Partial<TargetFlags> {
   modelPath: string;
   draftPath: string;
   /** prompt sets (default all, first `limit` of each) */
@@ -21,12 +21,6 @@ export interface TuneOptions {
   treeK?: number;
   chainBudgets?: number[];
   treeBudgets?: number[];
-  gpuLayers?: number;
-  threads?: number;
-  ctx?: number;
-  flashAttn?: "auto" | "on" | "off";
-  cacheTypeK?: CacheType;
-  cacheTypeV?: CacheType;
   /** write here instead of the profile directory */
   outProfile?: string;
   /** points within this relative distance of the fastest count as ties; the cheapest wins (default 0.02) */
@@ -40,7 +34,7 @@ export async function runTune(o: TuneOptions): Promise<{ profile: Profile; file:
   const env = o.env ?? process.env;
   const gpuLayers = o.gpuLayers ?? -1;
   const tokens = o.tokens ?? 128;
-  const h = await Harness.open({ modelPath: o.modelPath, draftPath: o.draftPath, gpuLayers, threads: o.threads, ctx: o.ctx, flashAttn: o.flashAttn ?? "auto", cacheTypeK: o.cacheTypeK, cacheTypeV: o.cacheTypeV, sampling: "auto" });
+  const h = await Harness.open({ ...targetFlags(o), modelPath: o.modelPath, draftPath: o.draftPath, gpuLayers, flashAttn: o.flashAttn ?? "auto", sampling: "auto" });
   try {
     const nCtx = h.context("main").nCtx;
     const { encoded } = encodePrompts(h, loadPrompts(o.prompts ?? "all", o.limit ?? 2), tokens + 16, nCtx);

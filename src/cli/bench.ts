@@ -2,6 +2,7 @@
 import path from "node:path";
 import type { Command } from "commander";
 import { runBench, type BenchOptions } from "../bench/bench.js";
+import { targetFlags } from "../spec/runtime.js";
 import type { Suite } from "../bench/results.js";
 import type { CacheType } from "../native/context.js";
 import { UserError } from "../native/errors.js";
@@ -105,12 +106,7 @@ export function registerBench(program: Command): void {
         tokens: o.maxTokens,
         out,
         baseline: o.baseline,
-        gpuLayers: o.gpuLayers,
-        threads: o.threads,
-        ctx: o.ctx,
-        flashAttn: o.flashAttn,
-        cacheTypeK: o.cacheTypeK,
-        cacheTypeV: o.cacheTypeV,
+        ...targetFlags(o),
         sampling: o.sampling,
         treeK: o.treeK,
         budget: o.budget,

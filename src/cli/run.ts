@@ -7,7 +7,7 @@ import { constantProfile } from "../spec/oracle.js";
 import { greedyExtender, OracleSpecDrafter, SIMULATED_ACCEPTANCE } from "../spec/oracle-drafter.js";
 import { Context } from "../engine/context.js";
 import { generateSpeculative, type SpecStats } from "../spec/generate-spec.js";
-import { loadRuntime } from "../spec/runtime.js";
+import { loadRuntime, targetFlags } from "../spec/runtime.js";
 import { planLoad } from "./load-plan.js";
 import { formatPrefillReport, prefillReport, type PFlash, type PrefillPlan } from "../prefill/pflash.js";
 import { addPrefillOptions, loadPrefillFlags, type PrefillFlags } from "./prefill-options.js";
@@ -117,12 +117,8 @@ async function runCommand(o: RunOptions, treeKExplicit = false): Promise<void> {
       draftPath,
       spec: o.spec,
       treeK: o.treeK,
-      gpuLayers: o.gpuLayers,
+      ...targetFlags(o),
       ctx: plan.ctx,
-      threads: o.threads,
-      flashAttn: o.flashAttn,
-      cacheTypeK: o.cacheTypeK,
-      cacheTypeV: o.cacheTypeV,
       sampling: o.sampling,
       greedyOnly: greedy,
     });

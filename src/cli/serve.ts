@@ -7,7 +7,7 @@ import { FlintService } from "../server/service.js";
 import { chatTemplateProblem } from "../server/chat-template.js";
 import { startServer, type RunningServer } from "../server/server.js";
 import { UserError } from "../native/errors.js";
-import { loadRuntime, planDrafter, type SpecMode } from "../spec/runtime.js";
+import { loadRuntime, planDrafter, targetFlags, type SpecMode } from "../spec/runtime.js";
 import { demoModelPath } from "./demo-model.js";
 import { budgetArg, CACHE_TYPES, choice, int, type CliCacheType as CacheType } from "./options.js";
 import { addPrefillOptions, loadPrefillFlags, type PrefillFlags } from "./prefill-options.js";
@@ -126,12 +126,8 @@ async function serveCommand(o: ServeOptions, treeKExplicit = false): Promise<voi
           draftPath,
           spec: o.spec,
           treeK: plan.treeK,
-          gpuLayers: o.gpuLayers,
+          ...targetFlags(o),
           ctx: plan.ctx,
-          threads: o.threads,
-          flashAttn: o.flashAttn,
-          cacheTypeK: o.cacheTypeK,
-          cacheTypeV: o.cacheTypeV,
           // requests sample with their own parameters: the host sampler serves them all
           sampling: "host",
           greedyOnly: false,

@@ -2,6 +2,7 @@
 // store it as a profile that `flint run` picks up.
 import type { Command } from "commander";
 import { runTune } from "../bench/tune.js";
+import { targetFlags } from "../spec/runtime.js";
 import type { CacheType } from "../native/context.js";
 import { UserError } from "../native/errors.js";
 import { CACHE_TYPES, choice, int, num } from "./options.js";
@@ -66,12 +67,7 @@ export function registerTune(program: Command): void {
         treeK: o.treeK,
         chainBudgets: list("--chain-budgets", o.chainBudgets),
         treeBudgets: list("--tree-budgets", o.treeBudgets),
-        gpuLayers: o.gpuLayers,
-        threads: o.threads,
-        ctx: o.ctx,
-        flashAttn: o.flashAttn,
-        cacheTypeK: o.cacheTypeK,
-        cacheTypeV: o.cacheTypeV,
+        ...targetFlags(o),
         outProfile: o.outProfile,
         tolerance: o.tolerance,
         command: ["flint", ...process.argv.slice(2)].join(" "),

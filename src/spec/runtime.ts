@@ -17,18 +17,27 @@ export type SpecMode = "none" | "dflash" | "draft-model" | "ngram" | "oracle" | 
 /** The drafter a SpecMode resolves to once the draft file is known ("auto" picks one). */
 export type DrafterKind = "none" | "dflash" | "draft-model" | "ngram" | "oracle";
 
-export interface RuntimeOptions {
-  modelPath: string;
-  draftPath?: string;
-  spec: SpecMode;
-  /** DDTree verify from the drafter's top-k per position; 1 = chain */
-  treeK: number;
+/** How a target is loaded and its context made: the flags run, serve, bench and tune share. */
+export interface TargetFlags {
   gpuLayers: number;
   ctx?: number;
   threads?: number;
   flashAttn: "auto" | "on" | "off";
   cacheTypeK?: CacheType;
   cacheTypeV?: CacheType;
+}
+
+/** The TargetFlags fields of a larger options object (a command's parsed flags). */
+export function targetFlags<T extends { [K in keyof TargetFlags]?: unknown }>(o: T): Pick<T, keyof TargetFlags> {
+  return { gpuLayers: o.gpuLayers, ctx: o.ctx, threads: o.threads, flashAttn: o.flashAttn, cacheTypeK: o.cacheTypeK, cacheTypeV: o.cacheTypeV } as Pick<T, keyof TargetFlags>;
+}
+
+export interface RuntimeOptions extends TargetFlags {
+  modelPath: string;
+  draftPath?: string;
+  spec: SpecMode;
+  /** DDTree verify from the drafter's top-k per position; 1 = chain */
+  treeK: number;
   /** where greedy tokens are picked: "auto" = on the device when `greedyOnly` and a GPU is used */
   sampling: "auto" | "host" | "device";
   /** every request is greedy and penalty-free (run with --temperature 0); a server is not */
