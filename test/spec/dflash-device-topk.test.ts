@@ -21,6 +21,22 @@ describe("DFlash top-k on the device", () => {
     drafters.push(d);
     return { ctx, d };
   };
+  // host and device drafters of top-`topK` after the same prompt: the host's proposal (copied: the
+  // drafter reuses its buffers) and the device's
+  const proposeBoth = (text: string, topK: number) => {
+    const host = make(false, topK);
+    const dev = make(true, topK);
+    const prompt = target.vocab.tokenize(text);
+    for (const { ctx, d } of [host, dev]) {
+      ctx.prefill(prompt);
+      d.onPrefill(prompt, 0);
+    }
+    const last = prompt[prompt.length - 1];
+    const a = host.d.propose(last, prompt.length, 15);
+    const aIds = Array.from(a.ids);
+    const aLogp = Float32Array.from(a.logp);
+    return { aDepth: a.depth, aIds, aLogp, b: dev.d.propose(last, prompt.length, 15) };
+  };
   beforeAll(async () => {
     target = Model.load(await tinyModelPath(), { gpuLayers: 0 });
     draft = Model.load(await tinyDrafterPath(), { gpuLayers: 0 });
@@ -33,21 +49,10 @@ describe("DFlash top-k on the device", () => {
   });
 
   it("proposes the host's candidates in the host's order", () => {
-    const host = make(false);
-    const dev = make(true);
-    const prompt = target.vocab.tokenize("def fibonacci(n):\n    if n < 2:\n");
-    for (const { ctx, d } of [host, dev]) {
-      ctx.prefill(prompt);
-      d.onPrefill(prompt, 0);
-    }
-    const last = prompt[prompt.length - 1];
-    const a = host.d.propose(last, prompt.length, 15);
-    const aIds = Int32Array.from(a.ids);
-    const aLogp = Float32Array.from(a.logp);
-    const b = dev.d.propose(last, prompt.length, 15);
-    expect(b.depth).toBe(a.depth);
+    const { aDepth, aIds, aLogp, b } = proposeBoth("def fibonacci(n):\n    if n < 2:\n", 4);
+    expect(b.depth).toBe(aDepth);
     expect(b.k).toBe(4);
-    expect(Array.from(b.ids)).toEqual(Array.from(aIds));
+    expect(Array.from(b.ids)).toEqual(aIds);
     for (let p = 0; p < b.depth; p++) {
       // same shape of distribution over the k: a constant shift (the host's log-sum-exp covers more)
       const shift = b.logp[p * 4] - aLogp[p * 4];
@@ -57,18 +62,7 @@ describe("DFlash top-k on the device", () => {
   });
 
   it("ranks chain drafts on the device too, with a probability normalised over 8 candidates", () => {
-    const host = make(false, 1);
-    const dev = make(true, 1);
-    const prompt = target.vocab.tokenize("class Stack:\n    def __init__(self):\n");
-    for (const { ctx, d } of [host, dev]) {
-      ctx.prefill(prompt);
-      d.onPrefill(prompt, 0);
-    }
-    const last = prompt[prompt.length - 1];
-    const a = host.d.propose(last, prompt.length, 15);
-    const aIds = Array.from(a.ids);
-    const aLogp = Float32Array.from(a.logp);
-    const b = dev.d.propose(last, prompt.length, 15);
+    const { aIds, aLogp, b } = proposeBoth("class Stack:\n    def __init__(self):\n", 1);
     expect(b.k).toBe(1);
     expect(Array.from(b.ids)).toEqual(aIds);
     for (let p = 0; p < b.depth; p++) {
