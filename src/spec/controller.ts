@@ -97,6 +97,8 @@ export class SpecController {
   readonly tArFollow: Ewma;
   readonly tArFree: Ewma;
   readonly tToggle: Ewma;
+  /** whether the drafter followed in the last plain step observed */
+  private lastFollowing = true;
   readonly exploreEvery: number;
   readonly priorAccept: number;
   readonly priorWeight: number;
@@ -182,6 +184,7 @@ export class SpecController {
   /** wall time of one plain decode step (1 row), ms; `following`: the drafter followed the target in
    *  it; `toggled`: it had just started or stopped following (its extra cost is the toggle's) */
   observeAr(ms: number, following = true, toggled = false): void {
+    this.lastFollowing = following;
     const same = following ? this.tArFollow : this.tArFree;
     if (toggled) {
       const base = same.known ? same.value : this.tAr.value;
@@ -386,7 +389,8 @@ export class SpecController {
     if (this.unfollow === false) return true;
     const stretch = this.untilProbe - this.followAhead;
     if (stretch <= 0) return true;
-    if (this.unfollow === true) return false;
+    // once stopped, resuming before followAhead only adds cost
+    if (this.unfollow === true || !this.lastFollowing) return false;
     // auto: once both costs are measured, stop following only where it pays; before, try it once
     const c = this.toggleCycleMs();
     if (c === undefined) return false;

@@ -3,6 +3,7 @@ import { AR, SpecController, type ControllerOptions } from "../../src/spec/contr
 import { DDTreeBuilder, type DDTree } from "../../src/spec/ddtree.js";
 import { TreeAcceptor } from "../../src/spec/accept.js";
 import { Rng } from "../../src/engine/rng.js";
+import { simulateFollowing } from "../../src/bench/follow-sim.js";
 
 // Simulated machine: t_ar = 10, t_verify(rows) = 10 + 0.1 rows, t_draft = 1; chain drafts whose
 // positions are accepted independently with probability p (so conditional acceptance is p per depth)
@@ -232,57 +233,17 @@ describe("SpecController (tree, calibrated drafter probabilities)", () => {
   });
 });
 
-// A drafter that costs `follow` ms in every plain step while it follows the target, and `toggle` ms
-// on the step after it starts or stops following (libllama's graph re-reserve): on the H200 8B a
-// plain step was 4.0 ms, 5.0 following, and a toggle ~45 ms. Drafts are useless (never accepted).
-function followSim(o: { follow: number; toggle: number; steps: number; unfollow?: boolean | "auto" }) {
-  const tAr = 4;
-  const c = new SpecController({ budgets: [1, 2, 4, 8, 15], unfollow: o.unfollow });
-  const builder = new DDTreeBuilder(16);
-  const ids = new Int32Array(16);
-  const path = Int32Array.from({ length: 16 }, (_, i) => i);
-  let following = true;
-  let toggles = 0;
-  const time: number[] = [];
-  let t = 0;
-  for (let s = 0; s < o.steps; s++) {
-    const b = c.choose();
-    if (b === AR) {
-      const f = c.follows();
-      const toggled = f !== following;
-      following = f;
-      if (toggled) toggles++;
-      const ms = tAr + (f ? o.follow : 0) + (toggled ? o.toggle : 0);
-      c.observeAr(ms, f, toggled);
-      t += ms;
-    } else {
-      if (!following) {
-        following = true;
-        toggles++;
-        t += o.toggle;
-      }
-      const ms = 3 + tAr + 0.5 * b;
-      c.observeDraft(3);
-      c.observeVerify(b + 1, tAr + 0.5 * b);
-      c.observeAcceptance(builder.buildChain(ids, b), 0, path);
-      t += ms;
-    }
-    time.push(t);
-  }
-  // tokens per ms relative to plain decoding (one token per step either way: drafts are useless)
-  const ratio = (from: number) => ((o.steps - from) * tAr) / (time[o.steps - 1] - time[from - 1]);
-  return { ratio, toggles };
-}
-
+// simulateFollowing: H200-like costs unless given (4.0 ms plain step, +1 ms while the drafter follows,
+// 45 ms per capture toggle), drafts never accepted
 describe("SpecController: when a drafter stops following the target", () => {
   it("never: every plain step pays for following", () => {
-    const r = followSim({ follow: 1, toggle: 45, steps: 4000, unfollow: false });
+    const r = simulateFollowing({ steps: 4000, unfollow: false });
     expect(r.toggles).toBe(0);
     expect(r.ratio(1000)).toBeLessThan(0.82);
   });
 
   it("auto: stops following over stretches long enough to pay for the toggles, and runs within 3% of plain", () => {
-    const r = followSim({ follow: 1, toggle: 45, steps: 20000 });
+    const r = simulateFollowing({ steps: 20000 });
     expect(r.toggles).toBeGreaterThan(0);
     // probes come rarely enough that their toggles and drafts stay small
     expect(r.ratio(2000)).toBeGreaterThan(0.97);
@@ -290,7 +251,7 @@ describe("SpecController: when a drafter stops following the target", () => {
   });
 
   it("auto: keeps following when toggling costs more than following saves", () => {
-    const r = followSim({ follow: 0.02, toggle: 200, steps: 6000 });
+    const r = simulateFollowing({ follow: 0.02, toggle: 200, steps: 6000 });
     // one tried stretch measures the costs; afterwards it follows all along
     expect(r.toggles).toBeLessThanOrEqual(4);
     expect(r.ratio(2000)).toBeGreaterThan(0.97);
@@ -299,26 +260,8 @@ describe("SpecController: when a drafter stops following the target", () => {
 
 describe("SpecController.followsAtStart", () => {
   it("starts a request following until drafts proved useless and stopping proved to pay", () => {
-    const c = new SpecController({ budgets: [1, 2, 4, 8, 15] });
-    expect(c.followsAtStart()).toBe(true);
-    const builder = new DDTreeBuilder(16);
-    const ids = new Int32Array(16);
-    const path = Int32Array.from({ length: 16 }, (_, i) => i);
-    let following = true;
-    for (let s = 0; s < 300; s++) {
-      const b = c.choose();
-      if (b === AR) {
-        const f = c.follows();
-        const toggled = f !== following;
-        following = f;
-        c.observeAr(4 + (f ? 1 : 0) + (toggled ? 45 : 0), f, toggled);
-      } else {
-        following = true;
-        c.observeDraft(3);
-        c.observeVerify(b + 1, 4 + 0.5 * b);
-        c.observeAcceptance(builder.buildChain(ids, b), 0, path);
-      }
-    }
+    expect(new SpecController({ budgets: [1, 2, 4, 8, 15] }).followsAtStart()).toBe(true);
+    const c = simulateFollowing({ steps: 300 }).controller;
     // H200-like costs: stopping pays, and the next probe is thousands of steps away
     expect(c.followsAtStart()).toBe(false);
     expect(new SpecController({ budgets: [1, 2, 4, 8, 15], unfollow: false }).followsAtStart()).toBe(true);
