@@ -6,7 +6,7 @@ import type { DraftProposal, Drafter } from "../spec/drafter.js";
 export class CountingDrafter implements Drafter {
   private drafted = 0;
   private open = 0;
-  readonly follow?: (on: boolean) => boolean;
+  readonly follow?: (on: boolean) => void;
   constructor(private readonly inner: Drafter) {
     if (inner.follow) this.follow = (on) => inner.follow!(on);
   }

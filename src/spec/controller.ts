@@ -52,18 +52,11 @@ export interface ControllerOptions {
   priorWeight?: number;
   /** verify-cost prior before any verify is measured: t_ar * (1 + slope * (rows - 1)) (default 0.05) */
   priorVerifySlope?: number;
-  /** whether a drafter that pays to follow the target (DFlash feature capture) stops following during
-   *  plain stretches: "auto" (default) when the measured saving over the stretch beats the measured
-   *  cost of turning following off and on again (in libllama each capture toggle re-reserves the
-   *  target's graph: ~45 ms on an H200 8B target, whose plain step following costs ~5.0 ms instead of
-   *  4.0), probing then rarely enough that those toggles stay within maxProbeOverhead; true: whenever
-   *  the next probe is more than followAhead steps away; false: never */
-  unfollow?: boolean | "auto";
-  /** plain steps before a probe during which the drafter follows again (default 32) */
-  followAhead?: number;
-  /** what following costs per plain step before it is measured, as a fraction of the step (default
-   *  0.25: 5.0 vs 4.0 ms on the H200 8B) */
-  priorFollowCost?: number;
+  /** let a drafter that pays to follow the target (DFlash feature capture) stop following during
+   *  plain stretches far from a probe (default false: in libllama each capture toggle re-reserves the
+   *  target's compute graph; on an H200 with an 8B target one toggle cost a 128-token run ~50-60 ms
+   *  more than following all along, and the plain steps without capture were no faster) */
+  unfollow?: boolean;
 }
 
 /** EW mean with a warm start: exact average of the first 1/alpha points, then EWMA. */
@@ -89,16 +82,7 @@ export class SpecController {
   readonly probeEvery: number;
   readonly maxProbeOverhead: number;
   readonly probeBudget: number;
-  readonly unfollow: boolean | "auto";
-  readonly followAhead: number;
-  readonly priorFollowCost: number;
-  /** plain steps with the drafter following / not following, and the extra cost of a step that
-   *  toggled following (libllama's graph re-reserve), ms */
-  readonly tArFollow: Ewma;
-  readonly tArFree: Ewma;
-  readonly tToggle: Ewma;
-  /** whether the drafter followed in the last plain step observed */
-  private lastFollowing = true;
+  readonly unfollow: boolean;
   readonly exploreEvery: number;
   readonly priorAccept: number;
   readonly priorWeight: number;
@@ -151,9 +135,7 @@ export class SpecController {
     this.probeEvery = opts.probeEvery ?? 64;
     this.maxProbeOverhead = opts.maxProbeOverhead ?? 0.01;
     this.probeBudget = opts.probeBudget ?? budgets[0];
-    this.unfollow = opts.unfollow ?? "auto";
-    this.followAhead = opts.followAhead ?? 32;
-    this.priorFollowCost = opts.priorFollowCost ?? 0.25;
+    this.unfollow = opts.unfollow ?? false;
     this.exploreEvery = opts.exploreEvery ?? 32;
     this.priorAccept = opts.priorAccept ?? 0.5;
     this.priorWeight = opts.priorWeight ?? 2;
@@ -162,9 +144,6 @@ export class SpecController {
     if (!Number.isInteger(this.maxDepth) || this.maxDepth < 1) throw new RangeError(`SpecController: maxDepth must be an integer >= 1, got ${this.maxDepth}`);
 
     this.tAr = new Ewma(this.alpha);
-    this.tArFollow = new Ewma(this.alpha);
-    this.tArFree = new Ewma(this.alpha);
-    this.tToggle = new Ewma(this.alpha);
     this.tDraft = new Ewma(this.alpha);
     this.bucketCost = budgets.map(() => new Ewma(this.alpha));
     const D = this.maxDepth;
@@ -181,18 +160,9 @@ export class SpecController {
 
   // ---- observations ----
 
-  /** wall time of one plain decode step (1 row), ms; `following`: the drafter followed the target in
-   *  it; `toggled`: it had just started or stopped following (its extra cost is the toggle's) */
-  observeAr(ms: number, following = true, toggled = false): void {
-    this.lastFollowing = following;
-    const same = following ? this.tArFollow : this.tArFree;
-    if (toggled) {
-      const base = same.known ? same.value : this.tAr.value;
-      if (this.tAr.known) this.tToggle.add(Math.max(0, ms - base));
-      return;
-    }
+  /** wall time of one plain decode step (1 row), ms */
+  observeAr(ms: number): void {
     this.tAr.add(ms);
-    same.add(ms);
   }
 
   /** wall time of drafting for one step, ms */
@@ -384,62 +354,11 @@ export class SpecController {
     return this.untilProbe;
   }
 
-  /** After choose() returned AR: whether the drafter should follow the target in this plain step. */
-  follows(): boolean {
-    if (this.unfollow === false) return true;
-    const stretch = this.untilProbe - this.followAhead;
-    if (stretch <= 0) return true;
-    // once stopped, resuming before followAhead only adds cost
-    if (this.unfollow === true || !this.lastFollowing) return false;
-    // auto: once both costs are measured, stop following only where it pays; before, try it once
-    const c = this.toggleCycleMs();
-    if (c === undefined) return false;
-    return stretch * this.followCostMs() <= c;
-  }
-
-  /** ms a plain step costs more while the drafter follows; until both are measured, priorFollowCost of
-   *  the plain step */
-  followCostMs(): number {
-    if (this.tArFollow.known && this.tArFree.known) return Math.max(0, this.tArFollow.value - this.tArFree.value);
-    return this.priorFollowCost * (this.tArFree.known ? this.tArFree.value : this.tAr.value);
-  }
-
-  /** ms of stopping and resuming following once (two toggles), once a toggle was measured */
-  private toggleCycleMs(): number | undefined {
-    return this.tToggle.known ? 2 * this.tToggle.value : undefined;
-  }
-
-  /** At the start of a request (before its prefill): whether the drafter should follow the target.
-   *  Not when drafts have been useless, stopping pays, and the next probe is far off. */
-  followsAtStart(): boolean {
-    if (this.unfollow === false || !this.tAr.known || this.best() !== AR) return true;
-    const free = this.unfollowGap();
-    if (free === undefined && this.unfollow === "auto") return true;
-    return (free ?? this.followingGap()) - this.arStreak - 1 <= this.followAhead;
-  }
-
-  /** AR steps between probes: probeEvery, or more when a probe's waste would exceed maxProbeOverhead.
-   *  When the drafter stops following between probes, the waste includes its toggles and the
-   *  followAhead steps it follows before the probe. */
+  /** AR steps between probes: probeEvery, or more when a probe's waste would exceed maxProbeOverhead */
   probeGap(): number {
-    return this.unfollowGap() ?? this.followingGap();
-  }
-
-  private followingGap(): number {
     if (!this.tDraft.known || !this.tAr.known) return this.probeEvery;
     const waste = this.tDraft.value + this.tVerify(this.probeBudget + 1) - this.tAr.value;
     return Math.max(this.probeEvery, Math.ceil(waste / (this.maxProbeOverhead * this.tAr.value)));
-  }
-
-  /** The probe gap when stopping to follow between probes beats following all along; else undefined. */
-  private unfollowGap(): number | undefined {
-    const cycle = this.unfollow === false ? undefined : this.toggleCycleMs();
-    if (cycle === undefined || !this.tDraft.known || !this.tAr.known) return undefined;
-    const gap = this.followingGap();
-    const f = this.followCostMs();
-    const waste = this.tDraft.value + this.tVerify(this.probeBudget + 1) - this.tAr.value;
-    const free = Math.max(gap, Math.ceil((waste + cycle + this.followAhead * f) / (this.maxProbeOverhead * this.tAr.value)));
-    return (free - this.followAhead) * f > cycle ? free : undefined;
   }
 
   // ---- internals ----

@@ -167,11 +167,10 @@ export class DFlashDrafter implements Drafter {
     return this.blockSize - 1;
   }
 
-  // reset() and rewind() leave following as it is: each toggle costs a graph re-reserve in the target,
-  // so the loop sets it once per request (SpecController.followsAtStart)
   reset(): void {
     this.ctx.truncate(0, 0);
     this.pendingCount = 0;
+    this.follow(true);
   }
 
   rewind(keep: number): void {
@@ -179,18 +178,18 @@ export class DFlashDrafter implements Drafter {
     if (keep > 0) this.flush();
     this.pendingCount = 0;
     this.ctx.truncate(0, keep);
+    this.follow(true);
   }
 
-  /** Turns the capture of the target's layer inputs on or off (the loop turns it off during plain
-   *  stretches where SpecController.follows() says so). Each toggle makes libllama re-reserve the
-   *  target's compute graph on its next decode, tens of ms on an H200 8B target. */
-  follow(on: boolean): boolean {
-    if (on === this.following) return false;
+  /** Turns the capture of the target's layer inputs on or off (with SpecController.unfollow the
+   *  loop turns it off during plain stretches). Each toggle makes libllama re-reserve the target's
+   *  compute graph on its next decode (~50-60 ms on an H200 8B target), so it is off by default. */
+  follow(on: boolean): void {
+    if (on === this.following) return;
     // pending features are for consecutive positions: put them in the cache before the gap
     if (!on) this.flush();
     for (const lid of this.layerIds) this.target.native.captureLayerInput(lid, on);
     this.following = on;
-    return true;
   }
 
   onPrefill(tokens: ArrayLike<number>, pos0: number): void {

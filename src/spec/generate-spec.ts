@@ -16,6 +16,8 @@ import { TreeBatchPlanner, type TreeBatchPlan } from "./tree-batch.js";
 
 /** most drafted nodes one verify may carry (a tree's leaves each need a sequence id; libllama has 256) */
 export const MAX_BUDGET = 255;
+/** plain steps before a probe during which a drafter that can stop following the target follows it */
+export const FOLLOW_AHEAD = 32;
 const TREE_BUDGETS = [4, 8, 16, 32, 64] as const;
 
 function controllerOptions(shape: "chain" | "tree", maxDepth: number) {
@@ -99,19 +101,12 @@ export async function* generateSpeculative(target: Context, drafter: Drafter, pr
   // after a compressed prefill (opts.keep) the drafter starts empty and sees the kept tokens only, at
   // consecutive positions ending at prompt.length - 1 (libllama's batches need consecutive positions)
   drafter.rewind(opts.keep ? 0 : reuse, prompt);
-  // a controller that learned drafts are useless may start the request without following: the
-  // drafter then skips this prompt's features (its history has a gap, see Drafter.follow)
-  const followAtStart = !drafter.follow || !controller || controller.followsAtStart();
-  drafter.follow?.(followAtStart);
-  const onPrefill = (tokens: ArrayLike<number>, pos0: number) => {
-    if (followAtStart) drafter.onPrefill(tokens, pos0);
-  };
   const t0 = performance.now();
   const simulated0 = drafter.simulatedMs ?? 0;
   const b = target.batch;
   if (opts.keep) {
     const skipped = prompt.length - reuse - opts.keep.filter((k) => k >= reuse).length;
-    prefillKept(target, prompt, opts.keep, reuse, 0, (tokens, pos0) => onPrefill(tokens, pos0 + skipped));
+    prefillKept(target, prompt, opts.keep, reuse, 0, (tokens, pos0) => drafter.onPrefill(tokens, pos0 + skipped));
   }
   // prefill in batch-sized chunks, injecting each chunk's features into the drafter
   for (let off = reuse; !opts.keep && off < prompt.length; off += target.nBatch) {
@@ -119,7 +114,7 @@ export async function* generateSpeculative(target: Context, drafter: Drafter, pr
     b.clear();
     for (let k = off; k < end; k++) b.add(prompt[k], k, 0, k === prompt.length - 1);
     target.decode(b);
-    onPrefill(prompt.length === end - off ? prompt : Array.prototype.slice.call(prompt, off, end), off);
+    drafter.onPrefill(prompt.length === end - off ? prompt : Array.prototype.slice.call(prompt, off, end), off);
   }
   let rows = target.logits();
   const tPrompt = performance.now();
@@ -183,11 +178,11 @@ export async function* generateSpeculative(target: Context, drafter: Drafter, pr
       ts = performance.now();
       const stepBudget = controller ? controller.choose() : budget;
       if (stepBudget === AR) {
-        // plain decoding, as cheap as generate(): one token, no planner, no draft; the controller
-        // says whether the drafter keeps following the target (see ControllerOptions.unfollow)
+        // plain decoding, as cheap as generate(): one token, no planner, no draft; with
+        // controller.unfollow the drafter follows only the last FOLLOW_AHEAD steps before a probe
         arSteps++;
-        const follow = !drafter.follow || !controller || controller.follows();
-        const toggled = drafter.follow?.(follow) ?? false;
+        const follow = !drafter.follow || !controller || !controller.unfollow || controller.stepsToProbe() < FOLLOW_AHEAD;
+        drafter.follow?.(follow);
         if (!follow) unfollowedSteps++;
         const t2 = performance.now();
         rows = target.step(last, pos);
@@ -198,7 +193,7 @@ export async function* generateSpeculative(target: Context, drafter: Drafter, pr
         time.verify += t3 - t2;
         time.sampling += t4 - t3;
         // with device sampling llama_decode only launches the graph; the wait is in sampledToken
-        controller!.observeAr(onDevice ? t4 - t2 : t3 - t2, follow, toggled);
+        controller!.observeAr(onDevice ? t4 - t2 : t3 - t2);
         steps++;
         emittedInSteps++;
         if (!emit(tok)) break;

@@ -3,7 +3,6 @@ import { AR, SpecController, type ControllerOptions } from "../../src/spec/contr
 import { DDTreeBuilder, type DDTree } from "../../src/spec/ddtree.js";
 import { TreeAcceptor } from "../../src/spec/accept.js";
 import { Rng } from "../../src/engine/rng.js";
-import { simulateFollowing } from "../../src/bench/follow-sim.js";
 
 // Simulated machine: t_ar = 10, t_verify(rows) = 10 + 0.1 rows, t_draft = 1; chain drafts whose
 // positions are accepted independently with probability p (so conditional acceptance is p per depth)
@@ -230,40 +229,5 @@ describe("SpecController (tree, calibrated drafter probabilities)", () => {
     const { c, tree } = run(0, 300);
     expect(c.chooseForTree(tree)).toBe(AR);
     expect(c.best()).toBe(AR);
-  });
-});
-
-// simulateFollowing: H200-like costs unless given (4.0 ms plain step, +1 ms while the drafter follows,
-// 45 ms per capture toggle), drafts never accepted
-describe("SpecController: when a drafter stops following the target", () => {
-  it("never: every plain step pays for following", () => {
-    const r = simulateFollowing({ steps: 4000, unfollow: false });
-    expect(r.toggles).toBe(0);
-    expect(r.ratio(1000)).toBeLessThan(0.82);
-  });
-
-  it("auto: stops following over stretches long enough to pay for the toggles, and runs within 3% of plain", () => {
-    const r = simulateFollowing({ steps: 20000 });
-    expect(r.toggles).toBeGreaterThan(0);
-    // probes come rarely enough that their toggles and drafts stay small
-    expect(r.ratio(2000)).toBeGreaterThan(0.97);
-    expect(r.toggles).toBeLessThan(40);
-  });
-
-  it("auto: keeps following when toggling costs more than following saves", () => {
-    const r = simulateFollowing({ follow: 0.02, toggle: 200, steps: 6000 });
-    // one tried stretch measures the costs; afterwards it follows all along
-    expect(r.toggles).toBeLessThanOrEqual(4);
-    expect(r.ratio(2000)).toBeGreaterThan(0.97);
-  });
-});
-
-describe("SpecController.followsAtStart", () => {
-  it("starts a request following until drafts proved useless and stopping proved to pay", () => {
-    expect(new SpecController({ budgets: [1, 2, 4, 8, 15] }).followsAtStart()).toBe(true);
-    const c = simulateFollowing({ steps: 300 }).controller;
-    // H200-like costs: stopping pays, and the next probe is thousands of steps away
-    expect(c.followsAtStart()).toBe(false);
-    expect(new SpecController({ budgets: [1, 2, 4, 8, 15], unfollow: false }).followsAtStart()).toBe(true);
   });
 });
