@@ -9,6 +9,7 @@
 #   spec         bench/gpu/spec.sh            (issue 7: random pair, DDTree sweep, oracle)
 #   spec-quick   bench/gpu/spec.sh SET=quick  (plain vs --spec auto on the random pair)
 #   plain-step   bench/gpu/plain-step.mjs     (issue 7: a plain step's cost beside a DFlash drafter, split)
+#   auto-repeat  bench/gpu/auto-repeat.mjs    (issue 7: plain vs --spec auto repeated in one process, with and without warm-up)
 #   spec-trained bench/gpu/spec.sh SET=trained on $TRAINED/code29m-* (issue 7: real acceptance)
 #   serve        bench/gpu/serve.sh           (issue 3: flint serve vs llama-server)
 #   pflash       bench/gpu/pflash.sh          (issue 4: TTFT 16K..128K)
@@ -24,7 +25,7 @@ export FLINT_GIT_COMMIT=${FLINT_GIT_COMMIT:-$(cat dist/GIT_HEAD 2>/dev/null || g
 DEADLINE=${DEADLINE_AT:-$(( $(date +%s) + ${BUDGET_S:-540} ))}
 log() { echo "[$(date +%T)] $*" | tee -a "$R/session-log.txt"; }
 pack() { tar -czf "$OUT/results-$CALL.tgz" -C "$R" . ; cp "$R/session-log.txt" "$OUT/session-log-$CALL.txt"; }
-est() { case $1 in models) echo 90 ;; foundation) echo 120 ;; foundation-quick) echo 40 ;; spec-quick) echo 55 ;; plain-step) echo 45 ;; spec) echo 150 ;; spec-trained) echo 60 ;; serve) echo 120 ;; pflash|pflash-window) echo 300 ;; report-decode) echo 200 ;; report-sweep) echo 200 ;; report-prefill) echo ${EST_PREFILL:-200} ;; report-niah) echo ${EST_NIAH:-150} ;; *) echo 60 ;; esac; }
+est() { case $1 in models) echo 90 ;; foundation) echo 120 ;; foundation-quick) echo 40 ;; spec-quick) echo 55 ;; plain-step) echo 45 ;; auto-repeat) echo 60 ;; spec) echo 150 ;; spec-trained) echo 60 ;; serve) echo 120 ;; pflash|pflash-window) echo 300 ;; report-decode) echo 200 ;; report-sweep) echo 200 ;; report-prefill) echo ${EST_PREFILL:-200} ;; report-niah) echo ${EST_NIAH:-150} ;; *) echo 60 ;; esac; }
 # PRESET=tiny (with small CONTEXTS, e.g. 1024,2048) is a dry run of every stage on a CPU
 export PRESET=${PRESET:-8b}
 SC=0.6b; [ "$PRESET" = tiny ] && { SC=tiny; export CTX=${CTX:-4096}; }
@@ -58,6 +59,10 @@ for st in $STAGES; do
     foundation-quick) OUT="$R/foundation-quick" QUICK=1 $TO bash bench/gpu/foundation.sh ;;
     spec-quick) OUT="$R/spec-quick" SET=quick $TO bash bench/gpu/spec.sh ;;
     spec) OUT="$R/spec" $TO bash bench/gpu/spec.sh ;;
+    auto-repeat)
+      mkdir -p "$R/auto-repeat"
+      $TO node bench/gpu/auto-repeat.mjs "$T" "$W/$PRESET-dflash.gguf" 128 3 --no-warmup > "$R/auto-repeat/no-warmup.json"
+      $TO node bench/gpu/auto-repeat.mjs "$T" "$W/$PRESET-dflash.gguf" 128 3 > "$R/auto-repeat/warmup.json" ;;
     plain-step)
       mkdir -p "$R/plain-step"
       $TO node bench/gpu/plain-step.mjs "$T" "$W/$PRESET-dflash.gguf" 96 3 > "$R/plain-step/plain-step.json"

@@ -12,6 +12,7 @@ import { DFlashDrafter } from "./dflash-drafter.js";
 import { DraftModelDrafter } from "./draft-model-drafter.js";
 import type { Drafter } from "./drafter.js";
 import { NgramDrafter } from "./ngram-drafter.js";
+import { warmUp } from "./warmup.js";
 
 export type SpecMode = "none" | "dflash" | "draft-model" | "ngram" | "oracle" | "auto";
 /** The drafter a SpecMode resolves to once the draft file is known ("auto" picks one). */
@@ -42,6 +43,8 @@ export interface RuntimeOptions extends TargetFlags {
   sampling: "auto" | "host" | "device";
   /** every request is greedy and penalty-free (run with --temperature 0); a server is not */
   greedyOnly: boolean;
+  /** on a GPU, run each decode shape once at load (see warmup.ts); default true (--no-warmup) */
+  warmup?: boolean;
 }
 
 export interface Runtime {
@@ -53,7 +56,10 @@ export interface Runtime {
   draftModel?: Model;
   /** DDTree verify (top-k > 1) rather than chains */
   tree: boolean;
+  /** loading the models and making the contexts, warm-up included */
   loadMs: number;
+  /** the warm-up's share of loadMs (0 when none ran) */
+  warmupMs: number;
   free(): void;
 }
 
@@ -109,6 +115,7 @@ export async function loadRuntime(o: RuntimeOptions): Promise<Runtime> {
   }
   let drafter: Drafter | undefined;
   let draftModel: Model | undefined;
+  let warmupMs = 0;
   try {
     if (kind === "ngram") drafter = new NgramDrafter();
     if (kind === "draft-model") {
@@ -120,7 +127,10 @@ export async function loadRuntime(o: RuntimeOptions): Promise<Runtime> {
       // tree drafts on a GPU: the device ranks each position's top-k (see DFlashOptions.deviceTopK)
       drafter = new DFlashDrafter(ctx, draftModel, { topK: o.treeK, threads: o.threads, deviceArgmax: ctx.deviceGreedy, deviceTopK: onGpu });
     }
+    // only a GPU pays once per process for a shape's first run; a CPU's first step costs what the others do
+    if (onGpu && o.warmup !== false) warmupMs = await warmUp(ctx, drafter, tree ? "tree" : "chain");
   } catch (err) {
+    drafter?.free();
     ctx.free();
     model.free();
     draftModel?.free();
@@ -136,6 +146,7 @@ export async function loadRuntime(o: RuntimeOptions): Promise<Runtime> {
     draftModel,
     tree,
     loadMs,
+    warmupMs,
     free() {
       if (freed) return;
       freed = true;

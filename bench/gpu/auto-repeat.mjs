@@ -1,0 +1,49 @@
+// Does --spec auto's cost with useless drafts stay when the process is warm? (issue 7: one `flint run`
+// ran at 0.74-0.80 of plain; its plain steps' llama_decode averaged 0.8-1.0 ms, while the same steps
+// beside an idle or copying drafter take 0.1-0.2 ms: bench/gpu/plain-step.mjs.) Loads the pair as
+// `flint run --spec auto` does, then alternates plain and speculative generations of the same prompt
+// in one process: "auto" with a fresh controller per request (as `flint run`), "auto-shared" with one
+// controller kept across requests (as `flint serve`). Prints one JSON object: per run tok/s and the
+// time split. --no-warmup loads without the load-time warm-up (src/spec/warmup.ts).
+// usage: node bench/gpu/auto-repeat.mjs TARGET.gguf DRAFTER.gguf [TOKENS] [ROUNDS] [--cpu] [--no-warmup]
+import { generate } from "../../dist/engine/generate.js";
+import { createSpecController, generateSpeculative } from "../../dist/spec/generate-spec.js";
+import { loadRuntime } from "../../dist/spec/runtime.js";
+
+const args = process.argv.slice(2);
+const cpu = args.includes("--cpu");
+const [tPath, dPath, tokensArg, roundsArg] = args.filter((a) => !a.startsWith("--"));
+const maxTokens = Number(tokensArg ?? 128);
+const rounds = Number(roundsArg ?? 3);
+const rt = await loadRuntime({ modelPath: tPath, draftPath: dPath, spec: "auto", treeK: 1, gpuLayers: cpu ? 0 : -1, flashAttn: "auto", sampling: "auto", greedyOnly: true, warmup: !args.includes("--no-warmup") });
+const prompt = rt.model.vocab.tokenize("def fibonacci(n):\n    if n < 2:\n        return n\n");
+const shared = createSpecController(rt.drafter, "chain");
+const base = { maxTokens, temperature: 0, ignoreEog: true };
+const r2 = (x) => Math.round(x * 100) / 100;
+const runs = [];
+async function drain(it) {
+  for (;;) {
+    const r = await it.next();
+    if (r.done) return r.value;
+  }
+}
+for (let round = 0; round < rounds; round++) {
+  for (const mode of ["plain", "auto", "auto-shared"]) {
+    rt.ctx.clear();
+    rt.drafter.reset();
+    const r =
+      mode === "plain"
+        ? await drain(generate(rt.ctx, prompt, base))
+        : await drain(generateSpeculative(rt.ctx, rt.drafter, prompt, { ...base, budget: "auto", shape: "chain", controller: mode === "auto-shared" ? shared : undefined }));
+    const row = { mode, round, tokensPerSecond: r2(r.tokensPerSecond), decodeMs: r2(r.decodeMs) };
+    if (r.spec) {
+      const t = r.spec.timeMs;
+      Object.assign(row, { steps: r.spec.steps, arSteps: r.spec.arSteps, timeMs: { draft: r2(t.draft), verify: r2(t.verify), bookkeeping: r2(t.bookkeeping), sampling: r2(t.sampling), other: r2(t.other) } });
+    } else row.split = { decodeCallsMs: r2(r.split.decodeCallsMs), samplingMs: r2(r.split.samplingMs) };
+    runs.push(row);
+    process.stderr.write(JSON.stringify(row) + "\n");
+  }
+}
+const { warmupMs, loadMs } = rt;
+rt.free();
+console.log(JSON.stringify({ target: tPath, drafter: dPath, maxTokens, rounds, warmupMs: r2(warmupMs), loadMs: r2(loadMs), runs }, null, 1));

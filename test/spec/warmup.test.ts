@@ -1,0 +1,68 @@
+// The load-time warm-up leaves nothing behind: the target's cache is empty, the drafter starts over,
+// and the first request's output and drafts are what a runtime without warm-up gives.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { Context } from "../../src/engine/context.js";
+import { generateText } from "../../src/engine/generate.js";
+import { Model } from "../../src/engine/model.js";
+import { DFlashDrafter } from "../../src/spec/dflash-drafter.js";
+import { generateSpeculative, type SpecResult } from "../../src/spec/generate-spec.js";
+import { loadRuntime } from "../../src/spec/runtime.js";
+import { warmUp } from "../../src/spec/warmup.js";
+import { tinyDrafterPath, tinyModelPath } from "../helpers/models.js";
+
+async function spec(ctx: Context, drafter: DFlashDrafter, prompt: Int32Array): Promise<SpecResult> {
+  const it = generateSpeculative(ctx, drafter, prompt, { temperature: 0, maxTokens: 24, ignoreEog: true, budget: 4 });
+  for (;;) {
+    const r = await it.next();
+    if (r.done) return r.value;
+  }
+}
+
+describe("warm-up", () => {
+  let target: Model, draft: Model;
+  beforeAll(async () => {
+    target = Model.load(await tinyModelPath(), { gpuLayers: 0 });
+    draft = Model.load(await tinyDrafterPath(), { gpuLayers: 0 });
+  });
+  afterAll(() => {
+    draft?.free();
+    target?.free();
+  });
+
+  it("clears the target and resets the drafter; the next request is unchanged", async () => {
+    const prompt = target.vocab.tokenize("the quick brown fox");
+    const fresh = Context.create(target, { ctx: 256, threads: 1 });
+    const freshDrafter = new DFlashDrafter(fresh, draft, { topK: 1, threads: 1 });
+    const warmed = Context.create(target, { ctx: 256, threads: 1 });
+    const warmedDrafter = new DFlashDrafter(warmed, draft, { topK: 1, threads: 1 });
+    try {
+      const ms = await warmUp(warmed, warmedDrafter);
+      expect(ms).toBeGreaterThan(0);
+      expect(warmed.native.seqPosMax(0)).toBe(-1);
+      expect(warmedDrafter.ctx.native.seqPosMax(0)).toBe(-1);
+      const a = await spec(fresh, freshDrafter, prompt);
+      const b = await spec(warmed, warmedDrafter, prompt);
+      expect(b.tokens).toEqual(a.tokens);
+      // the drafts themselves (not only the target's output) are the same: acceptance per depth
+      expect(b.spec.acceptedPerDepth).toEqual(a.spec.acceptedPerDepth);
+      expect(b.spec.steps).toBe(a.spec.steps);
+      const plain = await generateText(warmed, prompt, { temperature: 0, maxTokens: 24, ignoreEog: true });
+      expect(plain.tokens).toEqual(a.tokens);
+    } finally {
+      warmedDrafter.free();
+      warmed.free();
+      freshDrafter.free();
+      fresh.free();
+    }
+  });
+
+  it("runs only on a GPU: a CPU runtime reports none", async () => {
+    const rt = await loadRuntime({ modelPath: await tinyModelPath(), draftPath: await tinyDrafterPath(), spec: "dflash", treeK: 1, gpuLayers: 0, flashAttn: "auto", sampling: "auto", greedyOnly: true, threads: 1 });
+    try {
+      expect(rt.warmupMs).toBe(0);
+      expect(rt.ctx.native.seqPosMax(0)).toBe(-1);
+    } finally {
+      rt.free();
+    }
+  });
+});
