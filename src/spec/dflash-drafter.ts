@@ -51,6 +51,12 @@ export function checkDFlashPair(target: Model, draft: Model): void {
   }
 }
 
+/** Batch sizes a flush of pending features is cut into, largest first; a remainder below the last is
+ *  injected as it is. A plain stretch leaves any number of rows pending, and on a GPU every new batch
+ *  size costs its first-use kernel loading once per process (tens of ms on an H200): with these few
+ *  sizes all of them are run once at load (warmInjections). */
+export const FLUSH_CHUNKS = [64, 32, 16] as const;
+
 export class DFlashDrafter implements Drafter {
   readonly name = "dflash" as const;
   readonly ctx: Context;
@@ -240,18 +246,39 @@ export class DFlashDrafter implements Drafter {
     this.ctx.decode(batch);
   }
 
-  /** Injects the features kept by onCommit (consecutive positions from pendingPos0). */
+  /** Injects the features kept by onCommit (consecutive positions from pendingPos0), in batches of
+   *  the sizes warmInjections() covers. */
   private flush(): void {
     const stride = this.layerIds.length * this.nEmbdTgt;
-    const cap = this.inj.capacity;
-    for (let off = 0; off < this.pendingCount; off += cap) {
-      const chunk = Math.min(cap, this.pendingCount - off);
+    for (let off = 0, chunk = 0; off < this.pendingCount; off += chunk) {
+      chunk = this.flushChunk(this.pendingCount - off);
       this.inj.clear();
       this.inj.embd.set(this.pending.subarray(off * stride, (off + chunk) * stride));
       for (let i = 0; i < chunk; i++) this.inj.add(this.pendingPos0 + off + i, 0);
       this.decodeFrom(this.inj, this.pendingPos0 + off, 0);
     }
     this.pendingCount = 0;
+  }
+
+  /** The size of the next injection batch when `left` rows are pending: FLUSH_CHUNKS, then the
+   *  remainder (below the smallest chunk: a verify step's commit size). */
+  private flushChunk(left: number): number {
+    for (const c of FLUSH_CHUNKS) if (left >= c) return Math.min(c, this.inj.capacity);
+    return Math.min(left, this.inj.capacity);
+  }
+
+  /** Runs every injection size a flush can use once (1..15 and FLUSH_CHUNKS, as far as
+   *  `nTargetRows` allows) from the rows of the target's last decode, then forgets them. */
+  warmInjections(nTargetRows: number): void {
+    const sizes: number[] = [];
+    for (let k = 1; k < FLUSH_CHUNKS[FLUSH_CHUNKS.length - 1]; k++) sizes.push(k);
+    sizes.push(...FLUSH_CHUNKS);
+    for (const k of sizes) {
+      if (k > nTargetRows || k > this.inj.capacity) continue;
+      this.ctx.truncate(0, 0);
+      this.inject(0, k, 0, nTargetRows);
+    }
+    this.reset();
   }
 
   saveState(): Uint8Array {

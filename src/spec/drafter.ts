@@ -38,6 +38,9 @@ export interface Drafter {
   /** Optional, measurement-only drafters: total ms spent simulating rather than drafting (the oracle
    *  re-deriving the target's continuation); the loop takes it out of its timings. */
   readonly simulatedMs?: number;
+  /** Optional: runs each batch size the drafter's own decodes can take once, from the rows of the
+   *  target's last decode (nTargetRows of them), and forgets them (load-time warm-up, warmup.ts). */
+  warmInjections?(nTargetRows: number): void;
   /** Takes back a saveState() copy covering positions [0, nTokens); a rewind() follows as usual. */
   restoreState(data: Uint8Array, nTokens: number): void;
   free(): void;

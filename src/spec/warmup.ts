@@ -1,31 +1,41 @@
-// A GPU does some work once per process the first time a shape runs: loading the kernels a batch size
-// needs (CUDA loads modules lazily), building and capturing the graphs. llama.cpp's tools run an empty
-// warm-up decode at load for the same reason (--no-warmup skips it). A speculative runtime has more
-// shapes than a plain one (the drafter's block, the verify batch), so it runs a short generation of
-// each kind on a dummy prompt and forgets it: the first request then pays only for its own tokens.
+// A GPU does some work once per process the first time a batch size runs: loading the kernels it
+// needs (CUDA loads modules lazily; cuBLAS picks and loads its own per shape) and capturing graphs.
+// On an H200 with an 8B target and its DFlash drafter that was tens of ms per new size, paid inside
+// the first request's decoding. llama.cpp's tools run a warm-up decode at load for the same reason
+// (--no-warmup skips it). A speculative runtime has more sizes than a plain one, so it runs each of
+// them once on dummy tokens and forgets them: the target's plain step, one verify per budget the
+// controller chooses from, and the drafter's block and injection sizes.
 import { performance } from "node:perf_hooks";
 import type { Context } from "../engine/context.js";
 import { generate, type GenerateResult } from "../engine/generate.js";
 import type { Drafter } from "./drafter.js";
-import { generateSpeculative } from "./generate-spec.js";
+import { createSpecController, generateSpeculative } from "./generate-spec.js";
 
 const PROMPT_TOKENS = 8;
-/** DDTree budget of the warm-up verify (trees): a mid-sized one of the controller's range */
-const TREE_BUDGET = 16;
+/** target rows the drafter's injection sizes are taken from (the largest flush chunk) */
+const INJECTION_ROWS = 64;
 
-/** Runs a plain and (with a drafter) a speculative generation of a few tokens, then clears the
- *  target's cache and resets the drafter. Returns the time it took in ms. */
+/** Runs the runtime's decode sizes once, then clears the target's cache and resets the drafter.
+ *  Returns the time it took in ms. */
 export async function warmUp(ctx: Context, drafter?: Drafter, shape: "chain" | "tree" = "chain"): Promise<number> {
   const t0 = performance.now();
-  const nVocab = ctx.nVocab;
-  const prompt = Int32Array.from({ length: PROMPT_TOKENS }, (_, i) => (i + 1) % nVocab);
+  const token = (i: number) => (i + 1) % ctx.nVocab;
+  const prompt = Int32Array.from({ length: Math.min(PROMPT_TOKENS, ctx.nCtx >> 2) }, (_, i) => token(i));
   const base = { temperature: 0, ignoreEog: true };
   try {
     await drain(generate(ctx, prompt, { ...base, maxTokens: 3 }));
     if (drafter) {
-      const budget = shape === "tree" ? TREE_BUDGET : drafter.maxDepth;
-      // the prompt's token, then at least one draft and one verify of the largest chain
-      await drain(generateSpeculative(ctx, drafter, prompt, { ...base, maxTokens: 3, budget, shape }));
+      const rows = Math.min(INJECTION_ROWS, ctx.nBatch, ctx.nCtx >> 1);
+      if (drafter.warmInjections) {
+        ctx.clear();
+        ctx.prefill(Int32Array.from({ length: rows }, (_, i) => token(i)));
+        drafter.warmInjections(rows);
+      }
+      // the prompt's token, then one draft and one verify at each budget the controller may pick
+      for (const budget of createSpecController(drafter, shape).budgets) {
+        if (budget + 1 + prompt.length > ctx.nCtx) continue;
+        await drain(generateSpeculative(ctx, drafter, prompt, { ...base, maxTokens: 2, budget, shape }));
+      }
     }
   } finally {
     ctx.clear();

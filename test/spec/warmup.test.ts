@@ -56,6 +56,40 @@ describe("warm-up", () => {
     }
   });
 
+  it("a flush cut into FLUSH_CHUNKS drafts what one injection batch drafts", () => {
+    const n = 100; // 64 + 32 + 4
+    const tokens = Int32Array.from({ length: n }, (_, i) => 10 + ((i * 31) % 200));
+    const rows = Int32Array.from({ length: n }, (_, i) => i);
+    const ctx = Context.create(target, { ctx: 256, threads: 1 });
+    const a = new DFlashDrafter(ctx, draft, { topK: 4, threads: 1 });
+    const b = new DFlashDrafter(ctx, draft, { topK: 4, threads: 1 });
+    try {
+      ctx.prefill(tokens);
+      a.onCommit(tokens, 0, rows, n); // pending; propose() flushes it in chunks
+      b.inject(0, n, 0, n); // one batch
+      const pa = a.propose(7, n, a.maxDepth);
+      const ida = Int32Array.from(pa.ids);
+      const lpa = Float32Array.from(pa.logp);
+      const pb = b.propose(7, n, b.maxDepth);
+      // batch size may change float rounding, not the drafts: top candidates agree wherever the
+      // drafter's own top-2 gap is clear of that rounding
+      let compared = 0;
+      for (let d = 0; d < pa.depth; d++) {
+        const at = d * pa.k;
+        for (let j = 0; j < pa.k; j++) expect(Math.abs(lpa[at + j] - pb.logp[at + j])).toBeLessThan(1e-3);
+        if (lpa[at] - lpa[at + 1] > 2e-3) {
+          expect(pb.ids[at]).toBe(ida[at]);
+          compared++;
+        }
+      }
+      expect(compared).toBeGreaterThan(pa.depth / 2);
+    } finally {
+      b.free();
+      a.free();
+      ctx.free();
+    }
+  });
+
   it("runs only on a GPU: a CPU runtime reports none", async () => {
     const rt = await loadRuntime({ modelPath: await tinyModelPath(), draftPath: await tinyDrafterPath(), spec: "dflash", treeK: 1, gpuLayers: 0, flashAttn: "auto", sampling: "auto", greedyOnly: true, threads: 1 });
     try {
