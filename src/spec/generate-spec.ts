@@ -71,6 +71,11 @@ export interface SpecStats {
 
 export type SpecResult = GenerateResult & { spec: SpecStats };
 
+/** Whether the drafter follows the target during a plain step (see ControllerOptions.unfollow). */
+function arFollow(drafter: Drafter, controller: SpecController | undefined): boolean {
+  return !drafter.follow || !controller?.unfollow || controller.stepsToProbe() < FOLLOW_AHEAD;
+}
+
 export async function* generateSpeculative(target: Context, drafter: Drafter, prompt: ArrayLike<number>, opts: SpecOptions = {}): AsyncGenerator<GenerateEvent, SpecResult> {
   const maxTokens = opts.maxTokens ?? 256;
   const shape = opts.shape ?? "chain";
@@ -164,6 +169,16 @@ export async function* generateSpeculative(target: Context, drafter: Drafter, pr
   let unfollowedSteps = 0;
   // a plan whose scratch sequences are in the cache until its commit runs
   let openPlan: TreeBatchPlan | undefined;
+  // A plain step that follows a plain step is launched before the token that decided it is handed
+  // out (as generate() does), so that detokenizing and the drafter's copy overlap the device:
+  // `launched` says the target already decodes `last` at `pos`, with the budget and following
+  // that were chosen for that step; tToken is when the previous token arrived
+  let launched = false;
+  // the next step's budget when a plain step already asked the controller (chosen)
+  let chosen = false;
+  let nextBudget = 0;
+  let nextFollow = true;
+  let tToken = 0;
   try {
       while (!done) {
       for (const e of pending.splice(0)) yield e;
@@ -176,35 +191,57 @@ export async function* generateSpeculative(target: Context, drafter: Drafter, pr
       const room = target.nCtx - 1 - pos;
       if (room < 0) break;
       ts = performance.now();
-      const stepBudget = controller ? controller.choose() : budget;
+      const stepBudget = chosen ? nextBudget : controller ? controller.choose() : budget;
+      chosen = false;
       if (stepBudget === AR) {
         // plain decoding, as cheap as generate(): one token, no planner, no draft; with
         // controller.unfollow the drafter follows only the last FOLLOW_AHEAD steps before a probe
         arSteps++;
-        const follow = !drafter.follow || !controller || !controller.unfollow || controller.stepsToProbe() < FOLLOW_AHEAD;
-        drafter.follow?.(follow);
+        const follow = launched ? nextFollow : arFollow(drafter, controller);
+        if (!launched) drafter.follow?.(follow);
         if (!follow) unfollowedSteps++;
         const t2 = performance.now();
-        rows = target.step(last, pos);
+        if (!launched) target.launch(last, pos);
+        rows = target.logits(); // the host waits here; with device sampling in sampledToken
         const t3 = performance.now();
         const tok = onDevice ? target.sampledToken(-1) : sampler.sample(rows);
         sampler.accept(tok);
         const t4 = performance.now();
         time.verify += t3 - t2;
         time.sampling += t4 - t3;
-        // with device sampling llama_decode only launches the graph; the wait is in sampledToken
-        controller!.observeAr(onDevice ? t4 - t2 : t3 - t2);
+        // a plain token's wall time: since the previous token when this decode was launched then,
+        // else this launch and wait (the host sampler's own time left out, as for a verify)
+        controller?.observeAr(launched ? t4 - tToken : onDevice ? t4 - t2 : t3 - t2);
+        tToken = t4;
+        launched = false;
         steps++;
         emittedInSteps++;
-        if (!emit(tok)) break;
         if (follow) {
+          // before the next decode: it reads this decode's captured layer inputs
           committedTokens[0] = last;
           committedRows[0] = 0;
           drafter.onCommit(committedRoot, pos, committedRows, 1);
         }
+        let launchMs = 0;
+        if (!out.ends(tok) && out.tokens.length + 1 < maxTokens && pos + 1 < target.nCtx) {
+          nextBudget = controller ? controller.choose() : budget;
+          chosen = true;
+          if (nextBudget === AR) {
+            nextFollow = arFollow(drafter, controller);
+            drafter.follow?.(nextFollow);
+            const t5 = performance.now();
+            target.launch(tok, pos + 1);
+            launchMs = performance.now() - t5;
+            time.verify += launchMs;
+            launched = true;
+          }
+        }
+        // a stop string may still end generation here with the next decode launched: the cache then
+        // holds one token more, which the truncate after the loop drops
+        if (!emit(tok)) break;
         last = tok;
         pos++;
-        time.bookkeeping += performance.now() - t4;
+        time.bookkeeping += performance.now() - t4 - launchMs;
         continue;
       }
       drafter.follow?.(true);
