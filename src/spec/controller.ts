@@ -59,12 +59,20 @@ export interface ControllerOptions {
   unfollow?: boolean;
 }
 
-/** EW mean with a warm start: exact average of the first 1/alpha points, then EWMA. */
+/** A point above this multiple of the estimate (once it rests on a few points) counts as this multiple. */
+const OUTLIER_CAP = 2;
+
+/** EW mean with a warm start: exact average of the first 1/alpha points, then EWMA. Once three points
+ *  are in, a point counts at most OUTLIER_CAP times the estimate: one stalled step (a graph
+ *  re-reserve, a garbage collection, a kernel's first use) must not move a cost for long, because a
+ *  cost the controller overrates it stops measuring (an inflated plain-step time keeps it drafting,
+ *  and only plain steps measure it). A lasting change still comes through, doubling per point. */
 export class Ewma {
   value = 0;
   count = 0;
   constructor(readonly alpha: number) {}
   add(x: number): void {
+    if (this.count >= 3 && x > OUTLIER_CAP * this.value) x = OUTLIER_CAP * this.value;
     this.count++;
     const a = Math.max(this.alpha, 1 / this.count);
     this.value += a * (x - this.value);

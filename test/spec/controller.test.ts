@@ -91,6 +91,20 @@ describe("SpecController (chain, simulated costs)", () => {
     }
   });
 
+  it("a stalled plain step does not tip it into drafting useless drafts", () => {
+    // a plain step that once took 5x its cost (libllama re-reserving the graph after a capture
+    // toggle took ~50 ms against 4 ms on an H200): counted in full it would make drafting look cheaper
+    // than plain decoding for ~1/alpha steps, and drafting steps never measure plain ones again
+    const sim = new ChainSim(2);
+    sim.run(100, 0);
+    sim.ctrl.observeAr(5 * T_AR);
+    const before = sim.choices.length;
+    sim.run(200, 0);
+    const spec = sim.choices.slice(before).filter((b) => b !== AR).length;
+    expect(spec).toBeLessThan(10);
+    expect(sim.ctrl.tAr.value).toBeLessThan(1.1 * T_AR);
+  });
+
   it("spaces probes out when drafting is expensive (a CPU drafting a block costs ~10 plain steps)", () => {
     const sim = new ChainSim(4, {}, 10 * T_AR);
     sim.run(200, 0);
