@@ -10,7 +10,7 @@ import { existsSync, mkdirSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { Context } from "../../dist/engine/context.js";
-import { generate } from "../../dist/engine/generate.js";
+import { drain, generate } from "../../dist/engine/generate.js";
 import { Model } from "../../dist/engine/model.js";
 import { makeModel } from "../../dist/models/make-model.js";
 import { DFlashDrafter } from "../../dist/spec/dflash-drafter.js";
@@ -29,12 +29,6 @@ const PROMPTS = ["def fibonacci(n):\n", "class Stack:\n    def __init__(self):\n
 
 const target = Model.load(T, { gpuLayers: 0 });
 const ctx = Context.create(target, { ctx: 1024, threads: 1 });
-async function drain(it) {
-  for (;;) {
-    const r = await it.next();
-    if (r.done) return r.value;
-  }
-}
 const base = { temperature: 0, maxTokens: N, ignoreEog: true };
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 

@@ -6,7 +6,7 @@
 // controller kept across requests (as `flint serve`). Prints one JSON object: per run tok/s and the
 // time split. --no-warmup loads without the load-time warm-up (src/spec/warmup.ts).
 // usage: node bench/gpu/auto-repeat.mjs TARGET.gguf DRAFTER.gguf [TOKENS] [ROUNDS] [--cpu] [--no-warmup]
-import { generate } from "../../dist/engine/generate.js";
+import { drain, generate } from "../../dist/engine/generate.js";
 import { createSpecController, generateSpeculative } from "../../dist/spec/generate-spec.js";
 import { loadRuntime } from "../../dist/spec/runtime.js";
 
@@ -21,12 +21,6 @@ const shared = createSpecController(rt.drafter, "chain");
 const base = { maxTokens, temperature: 0, ignoreEog: true };
 const r2 = (x) => Math.round(x * 100) / 100;
 const runs = [];
-async function drain(it) {
-  for (;;) {
-    const r = await it.next();
-    if (r.done) return r.value;
-  }
-}
 for (let round = 0; round < rounds; round++) {
   for (const mode of ["plain", "auto", "auto-shared"]) {
     rt.ctx.clear();

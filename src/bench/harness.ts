@@ -6,7 +6,7 @@
 // on a GPU); "tree" is the unified-KV, flash-attention-off context DDTree verify needs (see
 // src/spec/generate-spec.ts), and it has its own plain-decoding reference because its kernels differ.
 import { Context } from "../engine/context.js";
-import { generate, type GenerateResult } from "../engine/generate.js";
+import { drain, generate, type GenerateResult } from "../engine/generate.js";
 import { Model } from "../engine/model.js";
 import type { TargetFlags } from "../spec/runtime.js";
 import { UserError } from "../native/errors.js";
@@ -250,11 +250,4 @@ export class Harness {
 export function firstDivergence(a: ArrayLike<number>, b: ArrayLike<number>, n = Math.max(a.length, b.length)): number {
   for (let i = 0; i < n; i++) if (a[i] !== b[i]) return i;
   return -1;
-}
-
-async function drain<T>(it: AsyncGenerator<unknown, T>): Promise<T> {
-  for (;;) {
-    const r = await it.next();
-    if (r.done) return r.value;
-  }
 }

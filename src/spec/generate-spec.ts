@@ -126,9 +126,10 @@ export async function* generateSpeculative(target: Context, drafter: Drafter, pr
 
   let done = false;
   const pending: GenerateEvent[] = [];
-  // emits one target token; returns false when generation ends with it
-  const emit = (token: number): boolean => {
-    const r = out.push(token);
+  // emits one target token; returns false when generation ends with it (`end`: out.ends(token), when
+  // the caller already asked: each ask is an FFI call)
+  const emit = (token: number, end = out.ends(token)): boolean => {
+    const r = out.push(token, end);
     if (r.event) pending.push(r.event);
     return r.more;
   };
@@ -181,7 +182,9 @@ export async function* generateSpeculative(target: Context, drafter: Drafter, pr
   let tToken = 0;
   try {
       while (!done) {
-      for (const e of pending.splice(0)) yield e;
+      // (an index loop: splice(0) would allocate an array per step)
+      for (let i = 0; i < pending.length; i++) yield pending[i];
+      pending.length = 0;
       const turn = eventLoop.turn();
       if (turn) await turn;
       if (opts.signal?.aborted) {
@@ -223,7 +226,8 @@ export async function* generateSpeculative(target: Context, drafter: Drafter, pr
           drafter.onCommit(committedRoot, pos, committedRows, 1);
         }
         let launchMs = 0;
-        if (!out.ends(tok) && out.tokens.length + 1 < maxTokens && pos + 1 < target.nCtx) {
+        const end = out.ends(tok);
+        if (!end && out.tokens.length + 1 < maxTokens && pos + 1 < target.nCtx) {
           nextBudget = controller ? controller.choose() : budget;
           chosen = true;
           if (nextBudget === AR) {
@@ -238,7 +242,7 @@ export async function* generateSpeculative(target: Context, drafter: Drafter, pr
         }
         // a stop string may still end generation here with the next decode launched: the cache then
         // holds one token more, which the truncate after the loop drops
-        if (!emit(tok)) break;
+        if (!emit(tok, end)) break;
         last = tok;
         pos++;
         time.bookkeeping += performance.now() - t4 - launchMs;
@@ -344,7 +348,8 @@ export async function* generateSpeculative(target: Context, drafter: Drafter, pr
   // positions < pos are committed in the target and known to the drafter; a step cut short by the
   // end of generation may have left unverified draft cells after them
   target.truncate(0, kvValid < prompt.length ? kvValid : pos);
-  for (const e of pending.splice(0)) yield e;
+  for (let i = 0; i < pending.length; i++) yield pending[i];
+  pending.length = 0;
   const tail = out.finish();
   if (tail) yield tail;
   const tLast = performance.now();

@@ -7,7 +7,7 @@
 // controller chooses from, and the drafter's block and injection sizes.
 import { performance } from "node:perf_hooks";
 import type { Context } from "../engine/context.js";
-import { generate, type GenerateResult } from "../engine/generate.js";
+import { drain, generate } from "../engine/generate.js";
 import type { Drafter } from "./drafter.js";
 import { createSpecController, generateSpeculative } from "./generate-spec.js";
 
@@ -42,8 +42,4 @@ export async function warmUp(ctx: Context, drafter?: Drafter, shape: "chain" | "
     drafter?.reset();
   }
   return performance.now() - t0;
-}
-
-async function drain(it: AsyncGenerator<unknown, GenerateResult>): Promise<void> {
-  for (;;) if ((await it.next()).done) return;
 }

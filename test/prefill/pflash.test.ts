@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { registerRun } from "../../src/cli/run.js";
 import { Context } from "../../src/engine/context.js";
-import { checkKeep, generate, generateText, prefillKept, type GenerateEvent, type GenerateResult } from "../../src/engine/generate.js";
+import { checkKeep, drain, generate, generateText, prefillKept, type GenerateEvent, type GenerateResult } from "../../src/engine/generate.js";
 import { Model } from "../../src/engine/model.js";
 import { UserError } from "../../src/native/errors.js";
 import { loadPrefill, type PFlash } from "../../src/prefill/pflash.js";
@@ -72,12 +72,6 @@ function keptReference(c: Context, prompt: Int32Array, keep: Int32Array, n: numb
   return { tokens, gaps };
 }
 
-async function drain<R>(it: AsyncGenerator<unknown, R>): Promise<R> {
-  for (;;) {
-    const r = await it.next();
-    if (r.done) return r.value;
-  }
-}
 
 /** A keep list with gaps: head/tail chunks plus every third chunk. */
 function gappyKeep(n: number): Int32Array {

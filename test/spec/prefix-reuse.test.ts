@@ -7,7 +7,7 @@ import { existsSync } from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Context } from "../../src/engine/context.js";
-import { generate, type GenerateOptions, type GenerateResult } from "../../src/engine/generate.js";
+import { drain, generate, type GenerateOptions, type GenerateResult } from "../../src/engine/generate.js";
 import { Model } from "../../src/engine/model.js";
 import { DFlashDrafter } from "../../src/spec/dflash-drafter.js";
 import type { Drafter } from "../../src/spec/drafter.js";
@@ -18,12 +18,6 @@ import { tinyModelPath } from "../helpers/models.js";
 const SHARED = path.resolve(__dirname, "../../../shared/models");
 const TRAINED = [path.join(SHARED, "code29m-q8_0.gguf"), path.join(SHARED, "code29m-dflash-3l.gguf")];
 
-async function drain(it: AsyncGenerator<unknown, GenerateResult>): Promise<GenerateResult> {
-  for (;;) {
-    const r = await it.next();
-    if (r.done) return r.value;
-  }
-}
 
 const NEAR_TIE = 5e-3;
 

@@ -2,7 +2,7 @@
 // and the first request's output and drafts are what a runtime without warm-up gives.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Context } from "../../src/engine/context.js";
-import { generateText } from "../../src/engine/generate.js";
+import { drain, generateText } from "../../src/engine/generate.js";
 import { Model } from "../../src/engine/model.js";
 import { DFlashDrafter } from "../../src/spec/dflash-drafter.js";
 import { generateSpeculative, type SpecResult } from "../../src/spec/generate-spec.js";
@@ -10,12 +10,8 @@ import { loadRuntime } from "../../src/spec/runtime.js";
 import { warmUp } from "../../src/spec/warmup.js";
 import { tinyDrafterPath, tinyModelPath } from "../helpers/models.js";
 
-async function spec(ctx: Context, drafter: DFlashDrafter, prompt: Int32Array): Promise<SpecResult> {
-  const it = generateSpeculative(ctx, drafter, prompt, { temperature: 0, maxTokens: 24, ignoreEog: true, budget: 4 });
-  for (;;) {
-    const r = await it.next();
-    if (r.done) return r.value;
-  }
+function spec(ctx: Context, drafter: DFlashDrafter, prompt: Int32Array): Promise<SpecResult> {
+  return drain(generateSpeculative(ctx, drafter, prompt, { temperature: 0, maxTokens: 24, ignoreEog: true, budget: 4 }));
 }
 
 describe("warm-up", () => {
