@@ -3,8 +3,10 @@
 // beside an idle or copying drafter take 0.1-0.2 ms: bench/gpu/plain-step.mjs.) Loads the pair as
 // `flint run --spec auto` does, then alternates plain and speculative generations of the same prompt
 // in one process: "auto" with a fresh controller per request (as `flint run`), "auto-shared" with one
-// controller kept across requests (as `flint serve`). Prints one JSON object: per run tok/s and the
-// time split. --no-warmup loads without the load-time warm-up (src/spec/warmup.ts).
+// controller kept across requests (as `flint serve`), "auto-verified" with a fresh controller whose
+// probes verify and whose drafter follows every step (shadow and unfollow off: the controller before
+// shadow probes). Prints one JSON object: per run tok/s and the time split. --no-warmup loads without
+// the load-time warm-up (src/spec/warmup.ts).
 // usage: node bench/gpu/auto-repeat.mjs TARGET.gguf DRAFTER.gguf [TOKENS] [ROUNDS] [--cpu] [--no-warmup]
 import { drain, generate } from "../../dist/engine/generate.js";
 import { createSpecController, generateSpeculative } from "../../dist/spec/generate-spec.js";
@@ -22,17 +24,17 @@ const base = { maxTokens, temperature: 0, ignoreEog: true };
 const r2 = (x) => Math.round(x * 100) / 100;
 const runs = [];
 for (let round = 0; round < rounds; round++) {
-  for (const mode of ["plain", "auto", "auto-shared"]) {
+  for (const mode of ["plain", "auto", "auto-shared", "auto-verified"]) {
     rt.ctx.clear();
     rt.drafter.reset();
     const r =
       mode === "plain"
         ? await drain(generate(rt.ctx, prompt, base))
-        : await drain(generateSpeculative(rt.ctx, rt.drafter, prompt, { ...base, budget: "auto", shape: "chain", controller: mode === "auto-shared" ? shared : undefined }));
+        : await drain(generateSpeculative(rt.ctx, rt.drafter, prompt, { ...base, budget: "auto", shape: "chain", controller: mode === "auto-shared" ? shared : mode === "auto-verified" ? createSpecController(rt.drafter, "chain", { shadow: false, unfollow: false }) : undefined }));
     const row = { mode, round, tokensPerSecond: r2(r.tokensPerSecond), decodeMs: r2(r.decodeMs) };
     if (r.spec) {
       const t = r.spec.timeMs;
-      Object.assign(row, { steps: r.spec.steps, arSteps: r.spec.arSteps, timeMs: { draft: r2(t.draft), verify: r2(t.verify), bookkeeping: r2(t.bookkeeping), sampling: r2(t.sampling), other: r2(t.other) } });
+      Object.assign(row, { steps: r.spec.steps, arSteps: r.spec.arSteps, shadowProbes: r.spec.shadowProbes, unfollowedSteps: r.spec.unfollowedSteps, timeMs: { draft: r2(t.draft), verify: r2(t.verify), bookkeeping: r2(t.bookkeeping), sampling: r2(t.sampling), other: r2(t.other) } });
     } else row.split = { decodeCallsMs: r2(r.split.decodeCallsMs), samplingMs: r2(r.split.samplingMs) };
     runs.push(row);
     process.stderr.write(JSON.stringify(row) + "\n");

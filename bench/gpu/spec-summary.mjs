@@ -28,6 +28,8 @@ const rows = runs.map((r) => {
     draftAccepted: r.draftAccepted,
     steps: s?.steps,
     arSteps: s?.arSteps,
+    shadowProbes: s?.shadowProbes,
+    unfollowedSteps: s?.unfollowedSteps,
     msPerStep: per,
     // with device sampling the wait for the GPU lands in "sampling": the verify's cost is both
     verifyCostInPlainSteps: per && plainStepMs && s.arSteps === 0 ? (per.verify + (r.sampling === "device" ? per.sampling : 0)) / plainStepMs : undefined,

@@ -13,12 +13,16 @@
 // observations count fully and old ones fade: drafts that turn good (or bad) are noticed within
 // ~1/alpha steps. Depths with little evidence shrink towards the estimate of the depth above, which
 // is what lets a controller that has only tried short drafts still predict (and then try) longer ones.
-// When AR wins, a small speculative probe runs now and then so acceptance keeps being measured. A
-// probe with useless drafts wastes t_draft + t_verify(probe) - t_ar; probes are spaced at least
-// probeEvery steps apart and far enough that this waste stays under maxProbeOverhead of the plain
-// decoding time (a GPU drafts in about one step, so every 64 steps; a CPU drafting a 16-token block
-// may take ten steps' time, so every ~1000). When speculating, a neighbouring budget is tried every
-// exploreEvery steps so the verify cost curve is measured where it matters.
+// When AR wins, a probe runs now and then so acceptance keeps being measured. By default a probe is a
+// shadow (shadow.ts): the drafter proposes, plain decoding goes on, and the proposal is scored
+// against the tokens the target emits, so a probe with useless drafts wastes only t_draft (a verified
+// probe wastes t_draft + t_verify(probe) - t_ar, and on a GPU the verify batch also costs the target
+// its captured CUDA graph, re-captured two steps later). Drafts nobody has scored yet are tried the
+// same way first. Probes are spaced at least probeEvery steps apart and far enough that the waste
+// stays under maxProbeOverhead of the plain decoding time (a GPU drafts in about one step, so every
+// ~100 steps; a CPU drafting a 16-token block may take ten steps' time, so every ~1000). When
+// speculating, a neighbouring budget is tried every exploreEvery steps so the verify cost curve is
+// measured where it matters.
 
 import type { DDTree } from "./ddtree.js";
 
@@ -42,8 +46,14 @@ export interface ControllerOptions {
   /** the most a probe with useless drafts may cost, as a fraction of the plain steps between
    *  probes; spaces probes further apart when drafting is expensive (default 0.01) */
   maxProbeOverhead?: number;
-  /** budget of a probe (default budgets[0]) */
+  /** budget of a verified probe (default budgets[0]) */
   probeBudget?: number;
+  /** probes (and the first try of drafts never scored) are shadows: scored against the tokens plain
+   *  decoding emits, no verify (default true) */
+  shadow?: boolean;
+  /** budget a shadow probe's draft is scored at (default min(maxDepth, max(4, budgets[0]))): a
+   *  shadow resolves after at most this many plain tokens, at the first mismatch with useless drafts */
+  shadowBudget?: number;
   /** speculative steps between tries of a neighbouring budget (default 32; 0 = never) */
   exploreEvery?: number;
   /** prior conditional acceptance at depth 1 (default 0.5: optimistic enough to try drafts once) */
@@ -52,10 +62,9 @@ export interface ControllerOptions {
   priorWeight?: number;
   /** verify-cost prior before any verify is measured: t_ar * (1 + slope * (rows - 1)) (default 0.05) */
   priorVerifySlope?: number;
-  /** let a drafter that pays to follow the target (DFlash feature capture) stop following during
-   *  plain stretches far from a probe (default false: in libllama each capture toggle re-reserves the
-   *  target's compute graph; on an H200 with an 8B target one toggle cost a 128-token run ~50-60 ms
-   *  more than following all along, and the plain steps without capture were no faster) */
+  /** let a drafter that pays to follow the target (DFlash: a host copy of the captured features per
+   *  token) stop following during plain stretches more than FOLLOW_AHEAD steps before a probe; its
+   *  history then has gaps, which only softens the drafts of the probe after one (default true) */
   unfollow?: boolean;
 }
 
@@ -90,6 +99,8 @@ export class SpecController {
   readonly probeEvery: number;
   readonly maxProbeOverhead: number;
   readonly probeBudget: number;
+  readonly shadow: boolean;
+  readonly shadowBudget: number;
   readonly unfollow: boolean;
   readonly exploreEvery: number;
   readonly priorAccept: number;
@@ -124,6 +135,9 @@ export class SpecController {
   private readonly mass: Float64Array;
 
   private arStreak = 0;
+  private lastShadow = false;
+  /** the shrinkage priors in use: the configured ones, or none (0) for the evidence-only estimate */
+  private pessimistic = false;
   private specSteps = 0;
   private exploreUp = true;
   private exploring = false;
@@ -143,13 +157,16 @@ export class SpecController {
     this.probeEvery = opts.probeEvery ?? 64;
     this.maxProbeOverhead = opts.maxProbeOverhead ?? 0.01;
     this.probeBudget = opts.probeBudget ?? budgets[0];
-    this.unfollow = opts.unfollow ?? false;
+    this.shadow = opts.shadow ?? true;
+    this.unfollow = opts.unfollow ?? true;
     this.exploreEvery = opts.exploreEvery ?? 32;
     this.priorAccept = opts.priorAccept ?? 0.5;
     this.priorWeight = opts.priorWeight ?? 2;
     this.priorVerifySlope = opts.priorVerifySlope ?? 0.05;
     if (!(this.alpha > 0 && this.alpha <= 1)) throw new RangeError(`SpecController: alpha must be in (0, 1], got ${this.alpha}`);
     if (!Number.isInteger(this.maxDepth) || this.maxDepth < 1) throw new RangeError(`SpecController: maxDepth must be an integer >= 1, got ${this.maxDepth}`);
+    this.shadowBudget = opts.shadowBudget ?? Math.min(this.shape === "chain" ? this.maxDepth : Infinity, Math.max(4, budgets[0]));
+    if (!Number.isInteger(this.shadowBudget) || this.shadowBudget < 1) throw new RangeError(`SpecController: shadowBudget must be an integer >= 1, got ${this.shadowBudget}`);
 
     this.tAr = new Ewma(this.alpha);
     this.tDraft = new Ewma(this.alpha);
@@ -299,11 +316,25 @@ export class SpecController {
     return bestB;
   }
 
+  /** best() with no prior acceptance (0 instead of priorAccept, calibration 0 instead of 1): what
+   *  the scored drafts alone say */
+  bestOnEvidence(): number {
+    this.pessimistic = true;
+    try {
+      return this.best();
+    } finally {
+      this.pessimistic = false;
+    }
+  }
+
   // ---- decisions ----
 
-  /** Before drafting: AR (skip the drafter) or the budget to draft for. Includes probing/exploring. */
+  /** Before drafting: AR (skip the drafter) or the budget to draft for. Includes probing/exploring.
+   *  When shadowProbe is then true, the step is plain and the drafter's proposal for it is scored
+   *  against the tokens that follow (see shadow.ts), at shadowBudget. */
   choose(): number {
     this.exploring = false;
+    this.lastShadow = false;
     this.untilProbe = 0;
     const b = this.best();
     if (b === AR) {
@@ -312,13 +343,21 @@ export class SpecController {
         if (++this.arStreak >= gap) {
           this.arStreak = 0;
           this.exploring = true;
-          return this.probeBudget;
+          this.lastShadow = this.shadow;
+          return this.shadow ? this.shadowBudget : this.probeBudget;
         }
         this.untilProbe = gap - this.arStreak - 1;
       }
       return AR;
     }
     this.arStreak = 0;
+    if (this.shadow && this.bestOnEvidence() === AR) {
+      // drafting pays only with the optimistic prior's help: score a draft for free instead, until
+      // the evidence decides (useless drafts: two or three shadows; good ones: one)
+      this.exploring = true;
+      this.lastShadow = true;
+      return this.shadowBudget;
+    }
     if (this.exploreEvery > 0 && ++this.specSteps % this.exploreEvery === 0) {
       const i = this.bucketOf(b);
       const j = this.exploreUp ? i + 1 : i - 1;
@@ -355,6 +394,17 @@ export class SpecController {
     return bestN;
   }
 
+  /** Whether the last choose() asked for a shadow probe rather than a verified step. */
+  get shadowProbe(): boolean {
+    return this.lastShadow;
+  }
+
+  /** A draft was made and will not be verified (a shadow probe's): records its tree's shape for the
+   *  tree estimates, as chooseForTree does for verified ones. */
+  observeProposal(tree: DDTree): void {
+    this.recordMass(tree);
+  }
+
   /** After choose() returned AR: the plain steps left before the next probe (0 when the next step
    *  may draft). A drafter that pays to follow the target (DFlash feature capture) can stop following
    *  until this gets small. */
@@ -365,7 +415,7 @@ export class SpecController {
   /** AR steps between probes: probeEvery, or more when a probe's waste would exceed maxProbeOverhead */
   probeGap(): number {
     if (!this.tDraft.known || !this.tAr.known) return this.probeEvery;
-    const waste = this.tDraft.value + this.tVerify(this.probeBudget + 1) - this.tAr.value;
+    const waste = this.shadow ? this.tDraft.value : this.tDraft.value + this.tVerify(this.probeBudget + 1) - this.tAr.value;
     return Math.max(this.probeEvery, Math.ceil(waste / (this.maxProbeOverhead * this.tAr.value)));
   }
 
@@ -389,7 +439,7 @@ export class SpecController {
   }
 
   private fillPHat(): void {
-    let prev = this.priorAccept;
+    let prev = this.pessimistic ? 0 : this.priorAccept;
     const w0 = this.priorWeight;
     for (let d = 0; d < this.maxDepth; d++) {
       prev = (this.accX[d] + w0 * prev) / (this.accW[d] + w0);
@@ -398,7 +448,7 @@ export class SpecController {
   }
 
   private fillCHat(): void {
-    let prev = 1;
+    let prev = this.pessimistic ? 0 : 1;
     const w0 = this.priorWeight;
     for (let d = 0; d < this.maxDepth; d++) {
       prev = (this.calObs[d] + w0 * prev) / (this.calPred[d] + w0);

@@ -187,14 +187,16 @@ export class DFlashDrafter implements Drafter {
     this.follow(true);
   }
 
-  /** Turns the capture of the target's layer inputs on or off (with SpecController.unfollow the
-   *  loop turns it off during plain stretches). Each toggle makes libllama re-reserve the target's
-   *  compute graph on its next decode (~50-60 ms on an H200 8B target), so it is off by default. */
+  /** Whether the loop hands this drafter the target's rows (SpecController.unfollow: not during
+   *  plain stretches far from a probe). The target keeps capturing the layer inputs either way: each
+   *  capture toggle makes libllama re-reserve the target's compute graph on its next decode (~50-60 ms
+   *  on an H200 8B target), while a capture nobody reads costs the target nothing measurable
+   *  (bench/results/2026-11-23-h200-3/plain-step); what unfollowing saves is the host copy per token.
+   *  Rows still pending when following stops are dropped: a gap starts there either way, and
+   *  injecting them would be a drafter forward on the plain stretch's critical path. */
   follow(on: boolean): void {
     if (on === this.following) return;
-    // pending features are for consecutive positions: put them in the cache before the gap
-    if (!on) this.flush();
-    for (const lid of this.layerIds) this.target.native.captureLayerInput(lid, on);
+    if (!on) this.pendingCount = 0;
     this.following = on;
   }
 
@@ -210,6 +212,8 @@ export class DFlashDrafter implements Drafter {
   /** Keeps the committed rows' features on the host until the next proposal: steps that do not draft
    *  (the controller chose plain decoding) then cost a copy, not a drafter forward. */
   onCommit(tokens: ArrayLike<number>, pos0: number, rows: ArrayLike<number>, nRows: number): void {
+    // pending rows are consecutive positions: a gap (rows not handed over) closes the run first
+    if (this.pendingCount > 0 && pos0 !== this.pendingPos0 + this.pendingCount) this.flush();
     const views = this.layerViews(nRows);
     const n = this.nEmbdTgt;
     const stride = views.length * n;

@@ -32,8 +32,8 @@ export interface Drafter {
   saveState(): Uint8Array;
   /** Optional: whether the drafter follows the target's decodes (default on). While off the loop
    *  makes no onCommit calls and the drafter's history has a gap; proposals stay valid, only less
-   *  informed. For drafters whose following has a cost in every target step (DFlash's feature
-   *  capture) during long stretches of plain decoding. reset() and rewind() turn it back on. */
+   *  informed. For drafters whose following has a cost in every target step (DFlash's copy of the
+   *  captured features) during long stretches of plain decoding. reset() and rewind() turn it back on. */
   follow?(on: boolean): void;
   /** Optional, measurement-only drafters: total ms spent simulating rather than drafting (the oracle
    *  re-deriving the target's continuation); the loop takes it out of its timings. */

@@ -10,8 +10,9 @@ import { UserError } from "../native/errors.js";
 import { Batch } from "../engine/batch.js";
 import { TreeAcceptor } from "./accept.js";
 import { AR, SpecController, type ControllerOptions } from "./controller.js";
-import { DDTreeBuilder } from "./ddtree.js";
+import { DDTreeBuilder, type DDTree } from "./ddtree.js";
 import type { Drafter } from "./drafter.js";
+import { ShadowProbe } from "./shadow.js";
 import { TreeBatchPlanner, type TreeBatchPlan } from "./tree-batch.js";
 
 /** most drafted nodes one verify may carry (a tree's leaves each need a sequence id; libllama has 256) */
@@ -61,8 +62,10 @@ export interface SpecStats {
   budgetMode: "auto" | "fixed";
   /** steps the controller ran as plain decoding (no draft) */
   arSteps: number;
-  /** plain steps the drafter did not follow (DFlash: no feature capture), far from any probe */
+  /** plain steps the drafter did not follow (DFlash: no feature copy), far from any probe */
   unfollowedSteps: number;
+  /** drafts scored against the plain tokens that followed them instead of verified (shadow.ts) */
+  shadowProbes: number;
   /** time a measurement-only drafter spent simulating (the oracle re-deriving the target's
    *  continuation), taken out of decodeMs and the draft time */
   simulatedMs?: number;
@@ -168,6 +171,26 @@ export async function* generateSpeculative(target: Context, drafter: Drafter, pr
   let relayouts = 0;
   let arSteps = 0;
   let unfollowedSteps = 0;
+  let shadowProbes = 0;
+  const shadow = new ShadowProbe(drafter.maxDepth);
+  // the wait of the plain step in flight includes a shadow draft: not a plain step's cost
+  let shadowInWait = false;
+  const observeShadow = (tree: DDTree, accepted: number, path: Int32Array) => controller!.observeAcceptance(tree, accepted, path);
+  // a shadow probe: the drafter proposes after `tok` at `at` (the plain decode of `tok` at `at`
+  // comes next or is in flight), and the plain tokens from at + 1 on score the proposal
+  const draftShadow = (tok: number, at: number): number => {
+    const t0 = performance.now();
+    drafter.follow?.(true);
+    const proposal = drafter.propose(tok, at, Math.min(drafter.maxDepth, Math.max(1, target.nCtx - 1 - at)));
+    const ms = performance.now() - t0;
+    time.draft += ms;
+    controller!.observeDraft(ms);
+    const tree = builder.buildFrom(proposal, Math.min(controller!.shadowBudget, budget));
+    controller!.observeProposal(tree);
+    shadow.start(tree);
+    shadowProbes++;
+    return ms;
+  };
   // a plan whose scratch sequences are in the cache until its commit runs
   let openPlan: TreeBatchPlan | undefined;
   // A plain step that follows a plain step is launched before the token that decided it is handed
@@ -194,7 +217,11 @@ export async function* generateSpeculative(target: Context, drafter: Drafter, pr
       const room = target.nCtx - 1 - pos;
       if (room < 0) break;
       ts = performance.now();
-      const stepBudget = chosen ? nextBudget : controller ? controller.choose() : budget;
+      let stepBudget = chosen ? nextBudget : shadow.active ? AR : controller ? controller.choose() : budget;
+      if (!chosen && stepBudget !== AR && controller?.shadowProbe) {
+        draftShadow(last, pos);
+        stepBudget = AR;
+      }
       chosen = false;
       if (stepBudget === AR) {
         // plain decoding, as cheap as generate(): one token, no planner, no draft; with
@@ -214,7 +241,8 @@ export async function* generateSpeculative(target: Context, drafter: Drafter, pr
         time.sampling += t4 - t3;
         // a plain token's wall time: since the previous token when this decode was launched then,
         // else this launch and wait (the host sampler's own time left out, as for a verify)
-        controller?.observeAr(launched ? t4 - tToken : onDevice ? t4 - t2 : t3 - t2);
+        if (!shadowInWait) controller?.observeAr(launched ? t4 - tToken : onDevice ? t4 - t2 : t3 - t2);
+        shadowInWait = false;
         tToken = t4;
         launched = false;
         steps++;
@@ -225,19 +253,28 @@ export async function* generateSpeculative(target: Context, drafter: Drafter, pr
           committedRows[0] = 0;
           drafter.onCommit(committedRoot, pos, committedRows, 1);
         }
-        let launchMs = 0;
+        if (shadow.active && shadow.feed(tok)) shadow.finish(observeShadow);
+        // time accounted elsewhere: the next launch (verify) and a shadow draft (draft)
+        let aside = 0;
         const end = out.ends(tok);
         if (!end && out.tokens.length + 1 < maxTokens && pos + 1 < target.nCtx) {
-          nextBudget = controller ? controller.choose() : budget;
+          nextBudget = shadow.active ? AR : controller ? controller.choose() : budget;
           chosen = true;
-          if (nextBudget === AR) {
-            nextFollow = arFollow(drafter, controller);
+          const probe = nextBudget !== AR && controller !== undefined && controller.shadowProbe;
+          if (nextBudget === AR || probe) {
+            nextFollow = probe || arFollow(drafter, controller);
             drafter.follow?.(nextFollow);
             const t5 = performance.now();
             target.launch(tok, pos + 1);
-            launchMs = performance.now() - t5;
-            time.verify += launchMs;
+            aside = performance.now() - t5;
+            time.verify += aside;
             launched = true;
+            // the drafter works while the target decodes (its own context: on a GPU its own stream)
+            if (probe) {
+              aside += draftShadow(tok, pos + 1);
+              shadowInWait = true;
+              nextBudget = AR;
+            }
           }
         }
         // a stop string may still end generation here with the next decode launched: the cache then
@@ -245,7 +282,7 @@ export async function* generateSpeculative(target: Context, drafter: Drafter, pr
         if (!emit(tok, end)) break;
         last = tok;
         pos++;
-        time.bookkeeping += performance.now() - t4 - launchMs;
+        time.bookkeeping += performance.now() - t4 - aside;
         continue;
       }
       drafter.follow?.(true);
@@ -341,6 +378,7 @@ export async function* generateSpeculative(target: Context, drafter: Drafter, pr
       time.bookkeeping += performance.now() - t4;
     }
   } finally {
+    shadow.cancel();
     // a request that ended inside a step leaves its tree's scratch sequences behind: drop them
     if (openPlan) for (let p = 1; p < openPlan.nPaths; p++) mem.seqRm(openPlan.pathSeq[p], -1, -1);
     vb.free();
@@ -381,6 +419,7 @@ export async function* generateSpeculative(target: Context, drafter: Drafter, pr
       budgetMode: controller ? "auto" : "fixed",
       arSteps,
       unfollowedSteps,
+      shadowProbes,
       ...(simulatedMs > 0 ? { simulatedMs } : {}),
       timeMs: time,
     },

@@ -32,7 +32,9 @@ class ChainSim {
   private readonly rng: Rng;
   tokens = 0;
   time = 0;
+  /** the budget of each step's verify (AR for plain steps, shadow probes included) */
   choices: number[] = [];
+  shadows = 0;
 
   constructor(seed: number, opts: ControllerOptions = {}, private readonly tDraft = T_DRAFT) {
     this.ctrl = new SpecController({ budgets: BUDGETS, ...opts });
@@ -42,6 +44,19 @@ class ChainSim {
   run(steps: number, p: number): void {
     for (let s = 0; s < steps; s++) {
       const b = this.ctrl.choose();
+      if (b !== AR && this.ctrl.shadowProbe) {
+        // a plain step, and the draft scored against the tokens it emits (resolved at once here)
+        this.choices.push(AR);
+        this.shadows++;
+        this.ctrl.observeDraft(this.tDraft);
+        this.ctrl.observeAr(T_AR);
+        let k = 0;
+        while (k < b && this.rng.nextFloat() < p) k++;
+        this.ctrl.observeAcceptance(this.builder.buildChain(this.ids, b), k, this.path);
+        this.tokens += 1;
+        this.time += this.tDraft + T_AR;
+        continue;
+      }
       this.choices.push(b);
       if (b === AR) {
         this.ctrl.observeAr(T_AR);
@@ -157,8 +172,10 @@ describe("SpecController (chain, simulated costs)", () => {
     c.observeAr(10);
     expect(c.tVerify(1)).toBeCloseTo(10, 9);
     expect(c.tVerify(11)).toBeCloseTo(10 * (1 + c.priorVerifySlope * 10), 9);
-    // optimistic prior: the first decision after AR is measured is to try drafting
-    expect(c.choose()).not.toBe(AR);
+    // optimistic prior: the first decision after AR is measured is to try drafting, as a shadow
+    // probe first (scored against the plain tokens that follow, not verified)
+    expect(c.choose()).toBe(c.shadowBudget);
+    expect(c.shadowProbe).toBe(true);
     // one verify size: the line through it and (1 row, t_ar), never below t_ar
     c.observeVerify(31, 13.1);
     expect(c.tVerify(31)).toBeCloseTo(13.1, 6);
@@ -170,6 +187,41 @@ describe("SpecController (chain, simulated costs)", () => {
     d.observeVerify(9, 10.8);
     expect(d.tVerify(101)).toBeCloseTo(20, 6);
     expect(d.tVerify(9)).toBeCloseTo(10.8, 6); // a measured budget size: its own average
+  });
+
+  it("probes with shadows: useless drafts are never verified, a probe costs one draft", () => {
+    const sim = new ChainSim(6);
+    sim.run(3200, 0);
+    // no verify at all: the first try and every probe were scored against plain tokens
+    expect(sim.choices.every((b) => b === AR)).toBe(true);
+    expect(sim.shadows).toBeGreaterThan(3200 / (2 * sim.ctrl.probeGap()));
+    // the first tries (until the scores outweigh the optimistic prior), then one per probe gap
+    expect(sim.shadows).toBeLessThanOrEqual(3 + Math.ceil(3200 / sim.ctrl.probeGap()));
+    // waste per probe t_draft = 1 against 64 plain steps of 10
+    expect(sim.rateSince(0, 0)).toBeGreaterThan(0.995 * trueRate(AR, 0));
+    // without shadows the probes verify (at probeBudget), and the first try is a verified step
+    const verified = new ChainSim(6, { shadow: false });
+    verified.run(3200, 0);
+    expect(verified.shadows).toBe(0);
+    expect(verified.choices.filter((b) => b === verified.ctrl.probeBudget).length).toBeGreaterThan(3200 / (2 * verified.ctrl.probeGap()));
+    expect(verified.rateSince(0, 0)).toBeLessThan(sim.rateSince(0, 0));
+  });
+
+  it("good drafts found by a shadow probe are then verified", () => {
+    const c = new SpecController({ budgets: BUDGETS });
+    c.choose();
+    c.observeAr(T_AR);
+    const b = c.choose();
+    expect(c.shadowProbe).toBe(true);
+    expect(b).toBe(4);
+    // the target emitted all four drafted tokens
+    const builder = new DDTreeBuilder(64);
+    c.observeDraft(T_DRAFT);
+    c.observeAcceptance(builder.buildChain(new Int32Array(4), 4), 4, Int32Array.from([0, 1, 2, 3]));
+    const next = c.choose();
+    expect(next).not.toBe(AR);
+    expect(c.shadowProbe).toBe(false);
+    expect(() => new SpecController({ budgets: BUDGETS, shadowBudget: 0 })).toThrow(/shadowBudget/);
   });
 
   it("chain expectation: sum over k of prod of conditional acceptances", () => {
