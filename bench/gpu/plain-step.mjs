@@ -7,7 +7,9 @@
 //   drafter        a DFlashDrafter made as loadRuntime makes it (capture on), left idle
 //   drafter-commit the same, plus the per-step host copy of the captured rows (onCommit), as the
 //                  --spec auto loop does on a plain step
-//   drafter-off    the drafter made, then its capture turned off (follow(false))
+//   drafter-off    the drafter made, then the target's capture of its layers turned off
+//   toggle         the drafter made, the capture turned off and on every 16 steps: toggleStepMs is
+//                  the median step right after a toggle (libllama re-reserves the graph then)
 // Variants run interleaved, ROUNDS rounds; a line "@@ variant round" goes to stderr before each, so a
 // debug log (--debug) can be split per variant. Prints one JSON object.
 // usage: node bench/gpu/plain-step.mjs TARGET.gguf DRAFTER.gguf [STEPS] [ROUNDS] [--debug] [--cpu]
@@ -27,7 +29,7 @@ const gpuLayers = flags.has("--cpu") ? 0 : -1;
 const target = Model.load(tPath, { gpuLayers });
 const draft = Model.load(dPath, { gpuLayers });
 const prompt = Array.from({ length: 16 }, (_, i) => 100 + i);
-const variants = ["plain", "capture", "drafter", "drafter-commit", "drafter-off"];
+const variants = ["plain", "capture", "drafter", "drafter-commit", "drafter-off", "toggle"];
 const median = (a) => {
   const s = [...a].sort((x, y) => x - y);
   return s.length ? Math.round(s[Math.floor(s.length / 2)] * 1000) / 1000 : 0;
@@ -44,8 +46,11 @@ for (let round = 0; round < rounds; round++) {
       const ids = draft.native.targetLayerIds();
       for (const l of ids) ctx.native.captureLayerInput(l, true);
     }
-    if (v.startsWith("drafter")) drafter = new DFlashDrafter(ctx, draft, { topK: 1, deviceArgmax: ctx.deviceGreedy, deviceTopK: gpuLayers !== 0 });
-    if (v === "drafter-off") drafter.follow(false);
+    if (v.startsWith("drafter") || v === "toggle") drafter = new DFlashDrafter(ctx, draft, { topK: 1, deviceArgmax: ctx.deviceGreedy, deviceTopK: gpuLayers !== 0 });
+    const capture = (on) => {
+      for (const l of drafter.layerIds) ctx.native.captureLayerInput(l, on);
+    };
+    if (v === "drafter-off") capture(false);
     ctx.prefill(prompt);
     const pick = () => (ctx.deviceGreedy ? ctx.sampledToken() : argmax(ctx.logits()));
     let tok = pick();
@@ -53,8 +58,12 @@ for (let round = 0; round < rounds; round++) {
     const launch = [];
     const wait = [];
     const copy = [];
+    const toggled = [];
+    let captureOn = true;
     for (let i = 0; i < steps; i++) {
       const pos = prompt.length + i;
+      const toggleNow = v === "toggle" && i >= warm && (i - warm) % 16 === 0;
+      if (toggleNow) capture((captureOn = !captureOn));
       const t0 = performance.now();
       ctx.launch(tok, pos);
       const t1 = performance.now();
@@ -66,13 +75,15 @@ for (let round = 0; round < rounds; round++) {
       }
       const t3 = performance.now();
       tok = next;
-      if (i >= warm) {
+      if (toggleNow) toggled.push(t3 - t0);
+      else if (i >= warm) {
         launch.push(t1 - t0);
         wait.push(t2 - t1);
         copy.push(t3 - t2);
       }
     }
     const r = (rows[v] ??= { launchMs: [], waitMs: [], copyMs: [], stepMs: [], graphReuses: [] });
+    if (v === "toggle") (r.toggleStepMs ??= []).push(median(toggled));
     r.launchMs.push(median(launch));
     r.waitMs.push(median(wait));
     r.copyMs.push(median(copy));

@@ -11,6 +11,7 @@
 #   plain-step   bench/gpu/plain-step.mjs     (issue 7: a plain step's cost beside a DFlash drafter, split)
 #   auto-repeat  bench/gpu/auto-repeat.mjs    (issue 7: plain vs --spec auto repeated in one process, with and without warm-up)
 #   spec-trained bench/gpu/spec.sh SET=trained on $TRAINED/code29m-* (issue 7: real acceptance)
+#   plain-step-trained, auto-repeat-trained  the same two scripts on that pair (512 tokens)
 #   serve        bench/gpu/serve.sh           (issue 3: flint serve vs llama-server)
 #   pflash       bench/gpu/pflash.sh          (issue 4: TTFT 16K..128K)
 #   pflash-window  the same with the scorer's prefill windowed to 4096 positions
@@ -70,6 +71,13 @@ for st in $STAGES; do
       $TO node bench/gpu/plain-step.mjs "$T" "$W/$PRESET-dflash.gguf" 96 1 --debug > /dev/null 2> "$W/plain-step-debug.log"
       awk '/^@@ /{v=$2; next} /CUDA [Gg]raph|cuda_graph/{gsub(/[0-9]+/,"N"); c[v" | "$0]++} END{for(k in c) print c[k]" "k}' "$W/plain-step-debug.log" | sort -k2 > "$R/plain-step/cuda-graph-lines.txt"
       cat "$R/plain-step/plain-step.json" "$R/plain-step/cuda-graph-lines.txt" ;;
+    plain-step-trained)
+      mkdir -p "$R/plain-step-trained"
+      $TO node bench/gpu/plain-step.mjs "$TRAINED/code29m-q8_0.gguf" "$TRAINED/code29m-dflash-3l.gguf" 200 3 > "$R/plain-step-trained/plain-step.json"
+      cat "$R/plain-step-trained/plain-step.json" ;;
+    auto-repeat-trained)
+      mkdir -p "$R/auto-repeat-trained"
+      $TO node bench/gpu/auto-repeat.mjs "$TRAINED/code29m-q8_0.gguf" "$TRAINED/code29m-dflash-3l.gguf" 512 3 > "$R/auto-repeat-trained/warmup.json" ;;
     spec-trained) OUT="$R/spec-trained" SET=trained T="$TRAINED/code29m-q8_0.gguf" D="$TRAINED/code29m-dflash-3l.gguf" N=512 $TO bash bench/gpu/spec.sh ;;
     serve) OUT="$R/serve" $TO bash bench/gpu/serve.sh ;;
     pflash) OUT="$R/pflash" $TO bash bench/gpu/pflash.sh ;;

@@ -70,6 +70,12 @@ export interface ControllerOptions {
 
 /** A point above this multiple of the estimate (once it rests on a few points) counts as this multiple. */
 const OUTLIER_CAP = 2;
+/** Plain steps a plain-decoding decision (and the probe gap) holds before it is worked out again,
+ *  unless a draft, verify or acceptance observation comes first. Only the plain step's cost moves
+ *  meanwhile, by at most alpha per step, so the decision cannot drift far; the full estimate is ~100
+ *  floating-point operations, which a host-bound small target feels on every token (10 us per call
+ *  before V8 optimizes it, 0.5 us after). */
+const AR_HOLD = 16;
 
 /** EW mean with a warm start: exact average of the first 1/alpha points, then EWMA. Once three points
  *  are in, a point counts at most OUTLIER_CAP times the estimate: one stalled step (a graph
@@ -131,6 +137,10 @@ export class SpecController {
   private readonly massCount: Int32Array;
   // scratch
   private readonly pHat: Float64Array;
+  private readonly logBudgets: Float64Array;
+  /** plain steps the last AR decision still holds for, and the probe gap worked out with it */
+  private arHold = 0;
+  private heldGap = 0;
   private readonly cHat: Float64Array;
   private readonly mass: Float64Array;
 
@@ -179,6 +189,7 @@ export class SpecController {
     this.massMean = new Float64Array(budgets.length * D);
     this.massCount = new Int32Array(budgets.length);
     this.pHat = new Float64Array(D);
+    this.logBudgets = Float64Array.from(budgets, Math.log);
     this.cHat = new Float64Array(D);
     this.mass = new Float64Array(D);
   }
@@ -192,11 +203,13 @@ export class SpecController {
 
   /** wall time of drafting for one step, ms */
   observeDraft(ms: number): void {
+    this.arHold = 0;
     this.tDraft.add(ms);
   }
 
   /** wall time of one verify forward over `rows` rows (nodes + root), incl. its bookkeeping, ms */
   observeVerify(rows: number, ms: number): void {
+    this.arHold = 0;
     // Buckets take exact sizes only (GPU verify cost is step-like, so neighbours would blur it);
     // everything feeds the fit
     const b = this.bucketOf(rows - 1);
@@ -214,6 +227,7 @@ export class SpecController {
    * tokens, `path` the accepted nodes (TreeAcceptor.path).
    */
   observeAcceptance(tree: DDTree, accepted: number, path: Int32Array): void {
+    this.arHold = 0;
     const D = this.maxDepth;
     const keep = 1 - this.alpha;
     for (let d = 0; d < D; d++) {
@@ -336,10 +350,18 @@ export class SpecController {
     this.exploring = false;
     this.lastShadow = false;
     this.untilProbe = 0;
-    const b = this.best();
+    let b = AR;
+    if (this.arHold > 0) this.arHold--;
+    else {
+      b = this.best();
+      if (b === AR && this.tAr.known) {
+        this.arHold = AR_HOLD - 1;
+        this.heldGap = this.probeGap();
+      }
+    }
     if (b === AR) {
       if (this.tAr.known) {
-        const gap = this.probeGap();
+        const gap = this.heldGap;
         if (++this.arStreak >= gap) {
           this.arStreak = 0;
           this.exploring = true;
@@ -429,7 +451,7 @@ export class SpecController {
     let bestDist = Infinity;
     const lb = Math.log(b);
     for (let i = 0; i < bs.length; i++) {
-      const dist = Math.abs(Math.log(bs[i]) - lb);
+      const dist = Math.abs(this.logBudgets[i] - lb);
       if (dist < bestDist) {
         bestDist = dist;
         best = i;
