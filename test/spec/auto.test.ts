@@ -248,6 +248,18 @@ describe.runIf(existsSync(code))("oracle drafter (simulated acceptance)", () => 
       expect(choices.slice(0, 3)).toEqual(["ar", "shadow", "verify"]);
       expect(auto.spec.shadowProbes).toBeGreaterThanOrEqual(1);
       expect(auto.spec.acceptedPerDepth[0]).toBeGreaterThanOrEqual(1);
+      // the same with DDTrees (top-4 drafts: the shadow walks a tree)
+      const treeCtx = Context.create(model, { ctx: 1024, threads: 1, flashAttn: "off" });
+      try {
+        const treeDrafter = new OracleSpecDrafter([...prompt, ...plain.tokens], constantProfile(6.5, 15), ctx.nVocab, { maxDepth: 15, seed: 5, topK: 4 });
+        const tree = await runSpec(treeCtx, treeDrafter, prompt, { temperature: 0, maxTokens: 120, ignoreEog: true, budget: "auto", shape: "tree" });
+        expect(tree.tokens).toEqual(plain.tokens.slice(0, 120));
+        expect(tree.spec.shadowProbes).toBeGreaterThanOrEqual(1);
+        expect(tree.spec.steps - tree.spec.arSteps).toBeGreaterThanOrEqual(1);
+        expect(tree.spec.mode).toBe("tree");
+      } finally {
+        treeCtx.free();
+      }
     } finally {
       ctx.free();
       model.free();
