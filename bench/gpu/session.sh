@@ -7,7 +7,7 @@
 #   foundation   bench/gpu/foundation.sh      (issue 2: AR decode vs llama-bench, greedy equality)
 #   foundation-quick  the same, llama-bench and device sampling only (QUICK=1)
 #   spec         bench/gpu/spec.sh            (issue 7: random pair, DDTree sweep, oracle)
-#   spec-quick   bench/gpu/spec.sh SET=quick  (plain vs --spec auto on the random pair)
+#   spec-quick   bench/gpu/spec.sh SET=quick  (plain vs --spec auto on the random pair, SPEC_REPS alternations)
 #   plain-step   bench/gpu/plain-step.mjs     (issue 7: a plain step's cost beside a DFlash drafter, split)
 #   auto-repeat  bench/gpu/auto-repeat.mjs    (issue 7: plain vs --spec auto repeated in one process, with and without warm-up)
 #   spec-trained bench/gpu/spec.sh SET=trained on $TRAINED/code29m-* (issue 7: real acceptance)
@@ -26,7 +26,7 @@ export FLINT_GIT_COMMIT=${FLINT_GIT_COMMIT:-$(cat dist/GIT_HEAD 2>/dev/null || g
 DEADLINE=${DEADLINE_AT:-$(( $(date +%s) + ${BUDGET_S:-540} ))}
 log() { echo "[$(date +%T)] $*" | tee -a "$R/session-log.txt"; }
 pack() { tar -czf "$OUT/results-$CALL.tgz" -C "$R" . ; cp "$R/session-log.txt" "$OUT/session-log-$CALL.txt"; }
-est() { case $1 in models) echo 90 ;; foundation) echo 120 ;; foundation-quick) echo 40 ;; spec-quick) echo 55 ;; plain-step) echo 45 ;; auto-repeat) echo 60 ;; spec) echo 150 ;; spec-trained) echo 60 ;; serve) echo 120 ;; pflash|pflash-window) echo 300 ;; report-decode) echo 200 ;; report-sweep) echo 200 ;; report-prefill) echo ${EST_PREFILL:-200} ;; report-niah) echo ${EST_NIAH:-150} ;; *) echo 60 ;; esac; }
+est() { case $1 in models) echo 90 ;; foundation) echo 120 ;; foundation-quick) echo 40 ;; spec-quick) echo 100 ;; plain-step) echo 45 ;; auto-repeat) echo 60 ;; spec) echo 150 ;; spec-trained) echo 60 ;; serve) echo 120 ;; pflash|pflash-window) echo 300 ;; report-decode) echo 200 ;; report-sweep) echo 200 ;; report-prefill) echo ${EST_PREFILL:-200} ;; report-niah) echo ${EST_NIAH:-150} ;; *) echo 60 ;; esac; }
 # PRESET=tiny (with small CONTEXTS, e.g. 1024,2048) is a dry run of every stage on a CPU
 export PRESET=${PRESET:-8b}
 SC=0.6b; [ "$PRESET" = tiny ] && { SC=tiny; export CTX=${CTX:-4096}; }
@@ -63,7 +63,7 @@ for st in $STAGES; do
     auto-repeat)
       mkdir -p "$R/auto-repeat"
       $TO node bench/gpu/auto-repeat.mjs "$T" "$W/$PRESET-dflash.gguf" 128 3 --no-warmup > "$R/auto-repeat/no-warmup.json"
-      $TO node bench/gpu/auto-repeat.mjs "$T" "$W/$PRESET-dflash.gguf" 128 3 > "$R/auto-repeat/warmup.json" ;;
+      $TO node bench/gpu/auto-repeat.mjs "$T" "$W/$PRESET-dflash.gguf" 128 ${AR_ROUNDS:-3} > "$R/auto-repeat/warmup.json" ;;
     plain-step)
       mkdir -p "$R/plain-step"
       $TO node bench/gpu/plain-step.mjs "$T" "$W/$PRESET-dflash.gguf" 96 3 > "$R/plain-step/plain-step.json"
@@ -77,7 +77,7 @@ for st in $STAGES; do
       cat "$R/plain-step-trained/plain-step.json" ;;
     auto-repeat-trained)
       mkdir -p "$R/auto-repeat-trained"
-      $TO node bench/gpu/auto-repeat.mjs "$TRAINED/code29m-q8_0.gguf" "$TRAINED/code29m-dflash-3l.gguf" 512 3 > "$R/auto-repeat-trained/warmup.json" ;;
+      $TO node bench/gpu/auto-repeat.mjs "$TRAINED/code29m-q8_0.gguf" "$TRAINED/code29m-dflash-3l.gguf" 512 ${AR_ROUNDS:-3} > "$R/auto-repeat-trained/warmup.json" ;;
     spec-trained) OUT="$R/spec-trained" SET=trained T="$TRAINED/code29m-q8_0.gguf" D="$TRAINED/code29m-dflash-3l.gguf" N=512 $TO bash bench/gpu/spec.sh ;;
     serve) OUT="$R/serve" $TO bash bench/gpu/serve.sh ;;
     pflash) OUT="$R/pflash" $TO bash bench/gpu/pflash.sh ;;
