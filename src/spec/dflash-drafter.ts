@@ -98,7 +98,8 @@ export class DFlashDrafter implements Drafter {
     this.ctx = Context.create(draft, {
       deviceGreedy: opts.deviceArgmax ?? false,
       deviceTopK,
-      ctx: target.nCtx,
+      // a block drafted at the target's last position reaches blockSize - 1 cells past it
+      ctx: target.nCtx + this.blockSize,
       batch: target.nBatch,
       ubatch,
       threads: opts.threads,
