@@ -24,6 +24,9 @@ export interface ContextOptions {
   rsSeq?: number;
   /** a context whose embeddings and output head this one borrows (DFlash drafter on its target) */
   other?: Context;
+  /** cells the context may have past the model's training context (a DFlash drafter drafts a block
+   *  from the target's last position on: its cache needs the block's cells past the target's) */
+  pastTrain?: number;
   /** pick greedy tokens on the device (llama.cpp backend sampling): no logits are copied to the host,
    *  so only greedy, penalty-free generation can use the context */
   deviceGreedy?: boolean;
@@ -72,7 +75,7 @@ export class Context {
     if (o.deviceGreedy && o.deviceTopK) throw new UserError("a context samples greedily or ranks a top-k on the device, not both");
     const train = model.info.nCtxTrain;
     const nCtx = o.ctx ?? Math.min(4096, train > 0 ? train : 4096);
-    if (train > 0 && nCtx > train) {
+    if (train > 0 && nCtx > train + (o.pastTrain ?? 0)) {
       throw new UserError(`context size ${nCtx} exceeds the model's training context of ${train} tokens; pass --ctx ${train} or less`);
     }
     const nBatch = Math.min(o.batch ?? 2048, nCtx);

@@ -100,6 +100,7 @@ export class DFlashDrafter implements Drafter {
       deviceTopK,
       // a block drafted at the target's last position reaches blockSize - 1 cells past it
       ctx: target.nCtx + this.blockSize,
+      pastTrain: this.blockSize,
       batch: target.nBatch,
       ubatch,
       threads: opts.threads,
