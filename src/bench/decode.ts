@@ -130,6 +130,7 @@ export async function runDecodeSuite(h: Harness, o: DecodeSuiteOptions): Promise
         acceptanceByDepth: a.acceptanceByDepth.map((x) => round(x, 4)),
         steps: a.steps,
         arSteps: a.arSteps,
+        shadowProbes: a.shadowProbes,
         relayouts: a.relayouts,
         tokens: a.tokens,
         decodeMs: round(a.decodeMs, 2),

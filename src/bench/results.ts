@@ -66,6 +66,8 @@ export const DecodeModeSchema = z.object({
   acceptanceByDepth: z.array(num),
   steps: z.number().int(),
   arSteps: z.number().int(),
+  /** drafts scored against plain tokens instead of verified (shadow probes of --budget auto) */
+  shadowProbes: z.number().int().optional(),
   relayouts: z.number().int(),
   tokens: z.number().int(),
   decodeMs: num,
@@ -108,6 +110,7 @@ export const SweepPointSchema = z.object({
   meanAcceptedLength: num,
   steps: z.number().int(),
   arSteps: z.number().int(),
+  shadowProbes: z.number().int().optional(),
   /** mean verify forward per speculative step, ms */
   verifyMsPerStep: numOrNull,
   /** rows per verify forward (budget + 1 for fixed budgets) */

@@ -10,6 +10,8 @@ export class ModeAccumulator {
   steps = 0;
   emitted = 0;
   arSteps = 0;
+  /** drafts scored as shadow probes (plain steps, not verified) */
+  shadowProbes = 0;
   relayouts = 0;
   acceptedPerDepth: number[] = [];
   time: TimeSplit = { draft: 0, verify: 0, bookkeeping: 0, sampling: 0, other: 0 };
@@ -25,6 +27,7 @@ export class ModeAccumulator {
       this.steps += s.steps;
       this.emitted += s.meanAcceptedLength * s.steps;
       this.arSteps += s.arSteps;
+      this.shadowProbes += s.shadowProbes;
       this.relayouts += s.relayouts;
       s.acceptedPerDepth.forEach((v, d) => (this.acceptedPerDepth[d] = (this.acceptedPerDepth[d] ?? 0) + v));
       for (const k of Object.keys(this.time) as (keyof TimeSplit)[]) this.time[k] += s.timeMs[k];
@@ -51,6 +54,11 @@ export class ModeAccumulator {
   /** verify steps that drafted (plain steps of the controller excluded) */
   get specSteps(): number {
     return this.steps - this.arSteps;
+  }
+
+  /** drafts made: verified steps and shadow probes */
+  get drafts(): number {
+    return this.specSteps + this.shadowProbes;
   }
 
   /** per depth: share of drafting steps that accepted the token at that depth */

@@ -34,7 +34,9 @@ export function sweepModes(h: Harness, o: Pick<SweepOptions, "treeK" | "chainBud
     for (const b of budgets.filter((x) => x >= 1 && x <= depth)) {
       modes.push({ mode: `${drafter}-chain-${b}`, label: `${drafter} chain ${b}${simulated ? " (simulated)" : ""}`, drafter, shape: "chain", budget: b, treeK: 1, simulated, oracleAl });
     }
-    if (auto && !simulated) modes.push({ mode: `${drafter}-chain-auto`, label: `${drafter} chain auto`, drafter, shape: "chain", budget: "auto", treeK: 1, simulated });
+    // the oracle's auto point shows whether the controller finds the budget the fixed points say is
+    // best when drafts are good (simulated acceptance)
+    if (auto) modes.push({ mode: `${drafter}-chain-auto`, label: `${drafter} chain auto${simulated ? " (simulated)" : ""}`, drafter, shape: "chain", budget: "auto", treeK: 1, simulated, oracleAl });
   };
   if (h.draftKind === "dflash") {
     chain("dflash", h.dflashDepth(), o.chainBudgets ?? DEFAULT_CHAIN_BUDGETS);
@@ -132,12 +134,14 @@ export async function runSweep(h: Harness, o: SweepOptions): Promise<{ section: 
       meanAcceptedLength: round(a.meanAcceptedLength, 3),
       steps: a.steps,
       arSteps: a.arSteps,
+      shadowProbes: a.shadowProbes,
       // auto points mix plain steps in; their verify time per drafting step is not separable from the
       // stats, so it is left out
       verifyMsPerStep: m.shape === "ar" ? round(arStepMs, 4) : fixed && spec > 0 ? round(verifyMs(m, a) / spec, 4) : null,
       // n-gram drafts are often shorter than the budget: their rows per verify are unknown
       verifyRows: m.shape === "ar" ? 1 : fixed && m.drafter !== "ngram" ? (m.budget as number) + 1 : null,
-      draftMsPerStep: m.shape !== "ar" && spec > 0 ? round(a.time.draft / spec, 4) : null,
+      // per draft made: an auto point's shadow probes draft without a verify step
+      draftMsPerStep: m.shape !== "ar" && a.drafts > 0 ? round(a.time.draft / a.drafts, 4) : null,
       ...(m.simulated ? { simulated: true } : {}),
     };
   });
