@@ -4,7 +4,8 @@
 // again). Costs are the H200 sweep's (bench/results/2026-11-23-h200-4/bench-sweep-7-1065008: plain
 // 4.17 ms, chain verify 2/3/5/9/16 rows 4.82/5.53/7.31/9.35/10.08 ms, oracle draft 0.01 ms); chain
 // drafts accepted independently with probability p per depth; a fresh controller per request of N
-// tokens. A shadow probe costs its plain steps until the walk ends (up to its budget). Prints, per
+// tokens. A shadow probe costs its plain steps until the walk ends (up to its budget); a chain
+// accepted whole is observed one token longer (the bonus token scores the draft's next one). Prints, per
 // penalty, the mean rate over SEEDS requests relative to the best fixed budget's steady rate.
 // usage: node bench/cpu/controller-switch.mjs [N=128] [SEEDS=100]   (needs npm run build)
 import { AR, SpecController } from "../../dist/spec/controller.js";
@@ -60,7 +61,10 @@ function request(opts, p, penalty, seed) {
     }
     const t = tVerify(b + 1) + (b + 1 !== lastRows ? penalty : 0);
     c.observeVerify(b + 1, t);
-    c.observeAcceptance(builder.buildChain(ids, b), k, path);
+    // all b accepted: the bonus token says whether the draft's next token would have been too (as
+    // generate-spec.ts observes it)
+    if (k === b && b < 15) c.observeAcceptance(builder.buildChain(ids, b + 1), rnd() < p ? b + 1 : b, path);
+    else c.observeAcceptance(builder.buildChain(ids, b), k, path);
     lastRows = b + 1;
     tokens += k + 1;
     time += t;

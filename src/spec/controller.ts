@@ -51,8 +51,10 @@ export interface ControllerOptions {
   /** probes (and the first try of drafts never scored) are shadows: scored against the tokens plain
    *  decoding emits, no verify (default true) */
   shadow?: boolean;
-  /** budget a shadow probe's draft is scored at (default min(maxDepth, max(4, budgets[0]))): a
-   *  shadow resolves after at most this many plain tokens, at the first mismatch with useless drafts */
+  /** budget a shadow probe's draft is scored at (default: chains 2, trees budgets[0]): a shadow
+   *  resolves after at most this many plain tokens (at the first mismatch with useless drafts), and
+   *  with good drafts those are plain steps a verify would have beaten; deeper depths are learned
+   *  from verified chains' bonus tokens (generate-spec.ts) */
   shadowBudget?: number;
   /** speculative steps between tries of a neighbouring budget (default 32; 0 = never) */
   exploreEvery?: number;
@@ -175,7 +177,7 @@ export class SpecController {
     this.priorVerifySlope = opts.priorVerifySlope ?? 0.05;
     if (!(this.alpha > 0 && this.alpha <= 1)) throw new RangeError(`SpecController: alpha must be in (0, 1], got ${this.alpha}`);
     if (!Number.isInteger(this.maxDepth) || this.maxDepth < 1) throw new RangeError(`SpecController: maxDepth must be an integer >= 1, got ${this.maxDepth}`);
-    this.shadowBudget = opts.shadowBudget ?? Math.min(this.shape === "chain" ? this.maxDepth : Infinity, Math.max(4, budgets[0]));
+    this.shadowBudget = opts.shadowBudget ?? (this.shape === "chain" ? Math.min(this.maxDepth, 2) : budgets[0]);
     if (!Number.isInteger(this.shadowBudget) || this.shadowBudget < 1) throw new RangeError(`SpecController: shadowBudget must be an integer >= 1, got ${this.shadowBudget}`);
 
     this.tAr = new Ewma(this.alpha);
@@ -286,6 +288,14 @@ export class SpecController {
     } else {
       est = my * (1 + this.priorVerifySlope * (rows - mn)); // a single size, no AR yet
     }
+    // Past the largest size measured, no steeper than the prior's slope: a GPU's verify cost grows
+    // less than linearly (the weights are read once per forward, whatever the rows), so a line
+    // through small sizes overrates big ones, and a size the controller overrates it never tries
+    // (H200, 8B: 5 / 9 / 16 rows cost 7.3 / 9.4 / 10.1 ms, a line through the first two predicts
+    // 13.3). Optimism here costs one verify to correct where the cost does grow linearly (a CPU).
+    let top = -1;
+    for (let i = 0; i < this.budgets.length; i++) if (this.bucketCost[i].known && this.budgets[i] + 1 < rows) top = i;
+    if (top >= 0 && ar) est = Math.min(est, this.bucketCost[top].value + this.priorVerifySlope * y1 * (rows - this.budgets[top] - 1));
     // more rows never cost less than a single-token decode
     return ar && rows > 1 ? Math.max(est, y1) : Math.max(est, 1e-9);
   }

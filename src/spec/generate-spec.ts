@@ -149,6 +149,9 @@ export async function* generateSpeculative(target: Context, drafter: Drafter, pr
   const builder = new DDTreeBuilder(Math.max(1, budget));
   const planner = new TreeBatchPlanner(Math.max(1, budget));
   const acceptor = new TreeAcceptor(drafter.maxDepth);
+  // observations of a chain one longer than the verified one (see the bonus token below)
+  const observed = new DDTreeBuilder(drafter.maxDepth + 1);
+  const chainPath = Int32Array.from({ length: drafter.maxDepth + 1 }, (_, i) => i);
   // row 0 carries every path's seq: a tree batch needs as many seq slots as it has leaves
   const vb = new Batch(budget + 1, Math.min(budget + 1, planner.maxPaths));
   const committedRows = new Int32Array(drafter.maxDepth + 1);
@@ -330,7 +333,14 @@ export async function* generateSpeculative(target: Context, drafter: Drafter, pr
       if (controller && proposal) {
         controller.observeDraft(t1 - ts);
         controller.observeVerify(plan.nRows, onDevice ? t4 - t2 : t3 - t2);
-        controller.observeAcceptance(tree, accepted, acceptor.path);
+        // a chain accepted whole: the bonus token says whether the draft's next token, drafted but
+        // not verified, would have been accepted too, so the controller learns the depth past its
+        // budget without trying it (the same event a longer verify would have seen)
+        if (proposal.k === 1 && accepted === tree.size && tree.size === tree.maxDepth && accepted < proposal.depth && accepted < controller.maxDepth) {
+          const longer = observed.buildChain(proposal.ids, accepted + 1, proposal.logp);
+          const hit = longer.size === accepted + 1 && acceptor.bonus === proposal.ids[accepted];
+          controller.observeAcceptance(longer, hit ? accepted + 1 : accepted, chainPath);
+        } else controller.observeAcceptance(tree, accepted, acceptor.path);
       }
       // a drafted token counts as accepted once it is emitted and generation goes on past it (the
       // way llama.cpp counts), so the last step of a request counts only what it used

@@ -266,14 +266,30 @@ describe.runIf(existsSync(code))("oracle drafter (simulated acceptance)", () => 
       const controller = createSpecController(drafter, "chain");
       const choices: string[] = [];
       const choose = controller.choose.bind(controller);
+      let budget = 0;
       controller.choose = () => {
         const b = choose();
+        budget = b;
         choices.push(b === 0 ? "ar" : controller.shadowProbe ? "shadow" : "verify");
         return b;
       };
+      // what each verified step let the controller observe: [budget, chain observed, accepted]
+      const seen: [number, number, number][] = [];
+      const observe = controller.observeAcceptance.bind(controller);
+      controller.observeAcceptance = (tree, accepted, path) => {
+        if (choices[choices.length - 1] === "verify") seen.push([budget, tree.size, accepted]);
+        observe(tree, accepted, path);
+      };
       const auto = await runSpec(ctx, drafter, prompt, { temperature: 0, maxTokens: 120, ignoreEog: true, budget: "auto", controller });
       expect(auto.tokens).toEqual(plain.tokens.slice(0, 120));
-      expect(choices.slice(0, 3)).toEqual(["ar", "shadow", "verify"]);
+      expect(choices.slice(0, 2)).toEqual(["ar", "shadow"]);
+      expect(choices).toContain("verify");
+      // a chain accepted whole is observed one token longer, scored by the bonus token
+      for (const [b, size, accepted] of seen) {
+        if (size === b + 1) expect(accepted).toBeGreaterThanOrEqual(b);
+        else expect(size).toBeLessThanOrEqual(b);
+      }
+      expect(seen.some(([b, size]) => size === b + 1)).toBe(true);
       expect(auto.spec.shadowProbes).toBeGreaterThanOrEqual(1);
       expect(auto.spec.acceptedPerDepth[0]).toBeGreaterThanOrEqual(1);
       // the same with DDTrees (top-4 drafts: the shadow walks a tree)
