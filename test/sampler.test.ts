@@ -39,6 +39,26 @@ describe("argmax", () => {
     expect(argmax(Float32Array.from([NaN, NaN]))).toBe(0);
     expect(argmax(Float32Array.from([-Infinity, -Infinity]))).toBe(0);
     expect(argmax(new Float32Array(0))).toBe(-1);
+    expect(argmax(Float32Array.from([-Infinity, NaN, -Infinity]))).toBe(0);
+    expect(argmax(Float32Array.from([NaN, -Infinity, 2, 7, 7, 1, 7]))).toBe(3);
+  });
+
+  it("equals a plain first-maximum scan on random rows with ties, NaN and infinities", () => {
+    const rng = new Rng(5);
+    const reference = (l: Float32Array) => {
+      let b = -1;
+      for (let j = 0; j < l.length; j++) if (!Number.isNaN(l[j]) && (b < 0 || l[j] > l[b])) b = j;
+      return l.length === 0 ? -1 : Math.max(b, 0);
+    };
+    for (let t = 0; t < 2000; t++) {
+      const n = 1 + Math.floor(rng.nextFloat() * 23);
+      // few distinct values, so ties across lanes are common
+      const l = Float32Array.from({ length: n }, () => {
+        const u = rng.nextFloat();
+        return u < 0.1 ? NaN : u < 0.15 ? -Infinity : u < 0.17 ? Infinity : Math.floor(rng.nextFloat() * 4);
+      });
+      expect(argmax(l), Array.from(l).join(",")).toBe(reference(l));
+    }
   });
 });
 
