@@ -12,7 +12,7 @@ import { TreeAcceptor } from "./accept.js";
 import { AR, SpecController, type ControllerOptions } from "./controller.js";
 import { DDTreeBuilder, type DDTree } from "./ddtree.js";
 import type { Drafter } from "./drafter.js";
-import { ShadowProbe } from "./shadow.js";
+import { ShadowProbe, type ObserveAcceptance } from "./shadow.js";
 import { TreeBatchPlanner, type TreeBatchPlan } from "./tree-batch.js";
 
 /** most drafted nodes one verify may carry (a tree's leaves each need a sequence id; libllama has 256) */
@@ -178,7 +178,7 @@ export async function* generateSpeculative(target: Context, drafter: Drafter, pr
   const shadow = new ShadowProbe(drafter.maxDepth);
   // the wait of the plain step in flight includes a shadow draft: not a plain step's cost
   let shadowInWait = false;
-  const observeShadow = (tree: DDTree, accepted: number, path: Int32Array) => controller!.observeAcceptance(tree, accepted, path);
+  const observeShadow: ObserveAcceptance = (tree, accepted, path) => controller!.observeAcceptance(tree, accepted, path);
   // a shadow probe: the drafter proposes after `tok` at `at` (the plain decode of `tok` at `at`
   // comes next or is in flight), and the plain tokens from at + 1 on score the proposal
   const draftShadow = (tok: number, at: number): number => {
@@ -256,7 +256,7 @@ export async function* generateSpeculative(target: Context, drafter: Drafter, pr
           committedRows[0] = 0;
           drafter.onCommit(committedRoot, pos, committedRows, 1);
         }
-        if (shadow.active && shadow.feed(tok)) shadow.finish(observeShadow);
+        shadow.feed(tok, observeShadow);
         // time accounted elsewhere: the next launch (verify) and a shadow draft (draft)
         let aside = 0;
         const end = out.ends(tok);

@@ -7,9 +7,11 @@
 // verify batch also costs the target its captured CUDA graph, re-captured two steps later).
 import type { DDTree } from "./ddtree.js";
 
+export type ObserveAcceptance = (tree: DDTree, accepted: number, path: Int32Array) => void;
+
 export class ShadowProbe {
   /** the accepted nodes, in depth order (a TreeAcceptor.path) */
-  readonly path: Int32Array;
+  private readonly path: Int32Array;
   private tree: DDTree | undefined;
   private node = -1;
   private n = 0;
@@ -30,33 +32,24 @@ export class ShadowProbe {
     return this.tree !== undefined;
   }
 
-  /** drafted tokens the target emitted, so far */
-  get accepted(): number {
-    return this.n;
-  }
-
-  /** The target's next token. Returns true when the walk ends with it (a mismatch or a leaf): then
-   *  `accepted` and `path` are the observation and the probe is no longer active. */
-  feed(token: number): boolean {
+  /** The target's next token (ignored when no probe is active). When the walk ends with it (a
+   *  mismatch or a leaf), `observe` gets the tree, the drafted tokens the target emitted and their
+   *  nodes, and the probe ends. */
+  feed(token: number, observe: ObserveAcceptance): void {
     const tree = this.tree;
-    if (!tree) return false;
+    if (!tree) return;
     const c = tree.findChild(this.node, token);
     if (c >= 0) {
       this.path[this.n++] = c;
       this.node = c;
-      if (!tree.isLeaf(c) && this.n < this.path.length) return false;
+      if (!tree.isLeaf(c) && this.n < this.path.length) return;
     }
-    return true;
+    this.tree = undefined;
+    observe(tree, this.n, this.path);
   }
 
   /** Ends the walk without an observation (the request ended first). */
   cancel(): void {
-    this.tree = undefined;
-  }
-
-  /** After feed() returned true: hands the observation over and ends the probe. */
-  finish(observe: (tree: DDTree, accepted: number, path: Int32Array) => void): void {
-    if (this.tree) observe(this.tree, this.n, this.path);
     this.tree = undefined;
   }
 }

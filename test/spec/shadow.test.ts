@@ -19,10 +19,8 @@ describe("ShadowProbe", () => {
     let obs: { accepted: number; path: number[] } | undefined;
     for (const t of emitted) {
       fed++;
-      if (probe.feed(t)) {
-        probe.finish((_, accepted, path) => (obs = { accepted, path: Array.from(path.subarray(0, accepted)) }));
-        break;
-      }
+      probe.feed(t, (_, accepted, path) => (obs = { accepted, path: Array.from(path.subarray(0, accepted)) }));
+      if (!probe.active) break;
     }
     // the verify of the same tree, with the target choosing `emitted` at every depth
     const acc = new TreeAcceptor(8);
@@ -44,14 +42,18 @@ describe("ShadowProbe", () => {
 
   it("an empty tree is no probe; cancel() drops a walk without an observation", () => {
     const probe = new ShadowProbe(4);
+    let called = false;
+    const observe = () => (called = true);
     probe.start(builder.buildChain(new Int32Array(0), 0));
     expect(probe.active).toBe(false);
-    expect(probe.feed(1)).toBe(false);
+    probe.feed(1, observe);
+    expect(called).toBe(false);
     probe.start(builder.buildChain(Int32Array.from([5, 6]), 2));
-    expect(probe.feed(5)).toBe(false);
+    probe.feed(5, observe);
+    expect(probe.active).toBe(true);
     probe.cancel();
-    let called = false;
-    probe.finish(() => (called = true));
+    expect(probe.active).toBe(false);
+    probe.feed(6, observe);
     expect(called).toBe(false);
   });
 });
