@@ -1,25 +1,47 @@
 // The adaptive controller against a simulated GPU where changing the target's decode shape costs a
-// penalty (issue 7: on the H200 ggml-cuda keeps one captured CUDA graph per context, so a verify
-// after plain steps, a plain step after a verify, or another budget runs uncaptured and is captured
-// again). Costs are the H200 sweep's (bench/results/2026-11-23-h200-4/bench-sweep-7-1065008: plain
-// 4.17 ms, chain verify 2/3/5/9/16 rows 4.82/5.53/7.31/9.35/10.08 ms, oracle draft 0.01 ms); chain
-// drafts accepted independently with probability p per depth; a fresh controller per request of N
-// tokens. A shadow probe costs its plain steps until the walk ends (up to its budget); a chain
-// accepted whole is observed one token longer (the bonus token scores the draft's next one). Prints, per
-// penalty, the mean rate over SEEDS requests relative to the best fixed budget's steady rate.
+// penalty (issue 7: on the H200 ggml-cuda keeps one captured CUDA graph per context, so the first
+// forward at a new row count runs uncaptured and the second captures it again: half the penalty on
+// each). Two cost profiles:
+//   8b: the H200 sweep's (bench/results/2026-11-23-h200-4/bench-sweep-7-1065008: plain 4.17 ms, chain
+//       verify 2/3/5/9/16 rows 4.82/5.53/7.31/9.35/10.08 ms, oracle draft 0.01 ms), chain drafts
+//       accepted independently with probability p per depth (0.88, 0.75);
+//   code29m: the trained pair on the H200 (bench/results/2026-11-23-h200-5/spec-trained-2-9b63918: plain
+//       0.34 ms, DFlash draft 0.9 ms, a verify step 0.32 + 0.06 ms per row, a line through chain 4's
+//       and chain 15's measured steps), accepted per depth as chain 15 accepted there (conditional
+//       0.99, 1, 0.99, 0.91, 0.42, 0.9, 0.75, 0.71, 0.93, then 0.05).
+// A fresh controller per request of N tokens. A shadow probe costs its plain steps until the walk ends
+// (up to its depth); a chain accepted whole is observed one token longer (the bonus token). Prints, per
+// profile, acceptance and penalty, the mean rate over SEEDS requests relative to the best fixed
+// budget's steady rate (bestFixedToPlain: that rate over plain decoding's).
 // usage: node bench/cpu/controller-switch.mjs [N=128] [SEEDS=100]   (needs npm run build)
 import { AR, SpecController } from "../../dist/spec/controller.js";
 import { DDTreeBuilder } from "../../dist/spec/ddtree.js";
 
 const N = Number(process.argv[2] ?? 128);
 const SEEDS = Number(process.argv[3] ?? 100);
-const T_AR = 4.17;
-const T_DRAFT = 0.01;
-const VERIFY = { 2: 4.82, 3: 5.53, 5: 7.31, 9: 9.35, 16: 10.08 };
 const BUDGETS = [1, 2, 4, 8, 15];
-const tVerify = (rows) => VERIFY[rows];
+const geometric = (p) => new Array(15).fill(p);
+const PROFILES = {
+  "8b": {
+    tAr: 4.17,
+    tDraft: 0.01,
+    verify: (rows) => ({ 2: 4.82, 3: 5.53, 5: 7.31, 9: 9.35, 16: 10.08 })[rows],
+    accept: [
+      ["p=0.88", geometric(0.88)],
+      ["p=0.75", geometric(0.75)],
+    ],
+    penalties: [0, 3, 6],
+  },
+  code29m: {
+    tAr: 0.34,
+    tDraft: 0.9,
+    verify: (rows) => 0.32 + 0.06 * rows,
+    accept: [["chain-15 profile", [0.99, 1, 0.99, 0.91, 0.42, 0.9, 0.75, 0.71, 0.93, 0.05, 0.05, 0.05, 0.05, 0.05, 0.05]]],
+    penalties: [0, 0.5, 1],
+  },
+};
 
-function request(opts, p, penalty, seed) {
+function request(prof, accept, opts, penalty, seed) {
   let s = seed * 7919 + 13;
   const rnd = () => (s = (s * 1103515245 + 12345) % 2147483648) / 2147483648;
   const c = new SpecController({ budgets: BUDGETS, maxDepth: 15, ...opts });
@@ -28,12 +50,20 @@ function request(opts, p, penalty, seed) {
   const path = Int32Array.from({ length: 16 }, (_, i) => i);
   let tokens = 0;
   let time = 0;
-  let lastRows = 1;
+  let lastRows = 0;
+  let age = 0;
   let shadowSteps = 0;
+  // a forward of `rows`: its share of a shape change's penalty (the first two forwards at a shape)
+  const forward = (rows) => {
+    if (rows !== lastRows) {
+      lastRows = rows;
+      age = 0;
+    } else age++;
+    return age < 2 ? penalty / 2 : 0;
+  };
   const plain = () => {
-    const t = T_AR + (lastRows !== 1 ? penalty : 0);
+    const t = prof.tAr + forward(1);
     c.observeAr(t);
-    lastRows = 1;
     tokens++;
     time += t;
   };
@@ -45,13 +75,13 @@ function request(opts, p, penalty, seed) {
     }
     const b = c.choose();
     let k = 0;
-    while (b !== AR && k < b && rnd() < p) k++;
+    while (b !== AR && k < b && rnd() < accept[k]) k++;
     if (b === AR) {
       plain();
       continue;
     }
-    c.observeDraft(T_DRAFT);
-    time += T_DRAFT;
+    c.observeDraft(prof.tDraft);
+    time += prof.tDraft;
     if (c.shadowProbe) {
       // scored at once here; in the loop the walk ends after min(k + 1, b) plain tokens
       c.observeAcceptance(builder.buildChain(ids, b), k, path);
@@ -59,35 +89,41 @@ function request(opts, p, penalty, seed) {
       plain();
       continue;
     }
-    const t = tVerify(b + 1) + (b + 1 !== lastRows ? penalty : 0);
+    const t = prof.verify(b + 1) + forward(b + 1);
     c.observeVerify(b + 1, t);
     // all b accepted: the bonus token says whether the draft's next token would have been too (as
     // generate-spec.ts observes it)
-    if (k === b && b < 15) c.observeAcceptance(builder.buildChain(ids, b + 1), rnd() < p ? b + 1 : b, path);
+    if (k === b && b < 15) c.observeAcceptance(builder.buildChain(ids, b + 1), rnd() < accept[b] ? b + 1 : b, path);
     else c.observeAcceptance(builder.buildChain(ids, b), k, path);
-    lastRows = b + 1;
     tokens += k + 1;
     time += t;
   }
   return tokens / time;
 }
 
-const fixedRate = (b, p) => {
+const fixedRate = (prof, accept, b) => {
   let e = 0;
-  for (let d = 0, r = 1; d < b; d++) e += r *= p;
-  return (e + 1) / (T_DRAFT + tVerify(b + 1));
+  for (let d = 0, r = 1; d < b; d++) e += r *= accept[d];
+  return (e + 1) / (prof.tDraft + prof.verify(b + 1));
 };
 const rows = [];
-for (const p of [0.88, 0.75]) {
-  const best = Math.max(...BUDGETS.map((b) => fixedRate(b, p)));
-  for (const penalty of [0, 3, 6]) {
-    const row = { p, penaltyMs: penalty };
-    for (const [name, opts] of [["shadowProbes", {}], ["verifiedProbes", { shadow: false }]]) {
-      let sum = 0;
-      for (let i = 0; i < SEEDS; i++) sum += request(opts, p, penalty, i);
-      row[name] = Math.round((sum / SEEDS / best) * 1000) / 1000;
+for (const [name, prof] of Object.entries(PROFILES)) {
+  for (const [acceptName, accept] of prof.accept) {
+    const rates = BUDGETS.map((b) => fixedRate(prof, accept, b));
+    const best = Math.max(...rates);
+    const bestBudget = BUDGETS[rates.indexOf(best)];
+    for (const penalty of prof.penalties) {
+      const row = { profile: name, acceptance: acceptName, penaltyMs: penalty, bestFixed: bestBudget, bestFixedToPlain: Math.round(best * prof.tAr * 1000) / 1000 };
+      for (const [variant, opts] of [
+        ["shadowProbes", {}],
+        ["verifiedProbes", { shadow: false }],
+      ]) {
+        let sum = 0;
+        for (let i = 0; i < SEEDS; i++) sum += request(prof, accept, opts, penalty, i);
+        row[variant] = Math.round((sum / SEEDS / best) * 1000) / 1000;
+      }
+      rows.push(row);
     }
-    rows.push(row);
   }
 }
 console.log(JSON.stringify({ what: "mean request rate / best fixed budget's steady rate (simulated)", tokensPerRequest: N, seeds: SEEDS, rows }, null, 1));

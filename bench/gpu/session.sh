@@ -12,6 +12,7 @@
 #   auto-repeat  bench/gpu/auto-repeat.mjs    (issue 7: plain vs --spec auto repeated in one process, with and without warm-up)
 #   spec-trained bench/gpu/spec.sh SET=trained on $TRAINED/code29m-* (issue 7: real acceptance)
 #   plain-step-trained, auto-repeat-trained  the same two scripts on that pair (512 tokens)
+#   sweep-trained  flint bench --suite sweep on that pair (real acceptance: chains 1..15, DDTrees, auto)
 #   serve        bench/gpu/serve.sh           (issue 3: flint serve vs llama-server)
 #   pflash       bench/gpu/pflash.sh          (issue 4: TTFT 16K..128K)
 #   pflash-window  the same with the scorer's prefill windowed to 4096 positions
@@ -26,7 +27,7 @@ export FLINT_GIT_COMMIT=${FLINT_GIT_COMMIT:-$(cat dist/GIT_HEAD 2>/dev/null || g
 DEADLINE=${DEADLINE_AT:-$(( $(date +%s) + ${BUDGET_S:-540} ))}
 log() { echo "[$(date +%T)] $*" | tee -a "$R/session-log.txt"; }
 pack() { tar -czf "$OUT/results-$CALL.tgz" -C "$R" . ; cp "$R/session-log.txt" "$OUT/session-log-$CALL.txt"; }
-est() { case $1 in models) echo 90 ;; foundation) echo 120 ;; foundation-quick) echo 40 ;; spec-quick) echo 100 ;; plain-step) echo 45 ;; auto-repeat) echo 60 ;; spec) echo 150 ;; spec-trained) echo 60 ;; serve) echo 120 ;; pflash|pflash-window) echo 300 ;; report-decode) echo 200 ;; report-sweep) echo 200 ;; report-prefill) echo ${EST_PREFILL:-200} ;; report-niah) echo ${EST_NIAH:-150} ;; *) echo 60 ;; esac; }
+est() { case $1 in models) echo 90 ;; foundation) echo 120 ;; foundation-quick) echo 40 ;; spec-quick) echo 100 ;; plain-step) echo 45 ;; auto-repeat) echo 60 ;; spec) echo 150 ;; spec-trained) echo 60 ;; sweep-trained) echo 90 ;; serve) echo 120 ;; pflash|pflash-window) echo 300 ;; report-decode) echo 200 ;; report-sweep) echo 200 ;; report-prefill) echo ${EST_PREFILL:-200} ;; report-niah) echo ${EST_NIAH:-150} ;; *) echo 60 ;; esac; }
 # PRESET=tiny (with small CONTEXTS, e.g. 1024,2048) is a dry run of every stage on a CPU
 export PRESET=${PRESET:-8b}
 SC=0.6b; [ "$PRESET" = tiny ] && { SC=tiny; export CTX=${CTX:-4096}; }
@@ -79,6 +80,8 @@ for st in $STAGES; do
       mkdir -p "$R/auto-repeat-trained"
       $TO node bench/gpu/auto-repeat.mjs "$TRAINED/code29m-q8_0.gguf" "$TRAINED/code29m-dflash-3l.gguf" 512 ${AR_ROUNDS:-3} > "$R/auto-repeat-trained/warmup.json" ;;
     spec-trained) OUT="$R/spec-trained" SET=trained T="$TRAINED/code29m-q8_0.gguf" D="$TRAINED/code29m-dflash-3l.gguf" N=512 $TO bash bench/gpu/spec.sh ;;
+    sweep-trained) $TO node dist/cli.js bench --suite sweep --model "$TRAINED/code29m-q8_0.gguf" --draft "$TRAINED/code29m-dflash-3l.gguf" --limit 1 -n 256 \
+        --chain-budgets 1,2,4,8,15 --tree-budgets 16,64 --baseline llama --out "$R/sweep-trained" ;;
     serve) OUT="$R/serve" $TO bash bench/gpu/serve.sh ;;
     pflash) OUT="$R/pflash" $TO bash bench/gpu/pflash.sh ;;
     # the scorer's prefill with a 4096-position window (llama-bench baselines are reused if present)

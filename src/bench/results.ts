@@ -111,6 +111,10 @@ export const SweepPointSchema = z.object({
   steps: z.number().int(),
   arSteps: z.number().int(),
   shadowProbes: z.number().int().optional(),
+  /** verify steps by drafted nodes verified (auto points: where the controller spent its steps) */
+  verifiedByNodes: z.record(z.string(), z.number().int()).optional(),
+  /** target forwards whose row count differed from the one before (each costs a CUDA graph capture) */
+  shapeChanges: z.number().int().optional(),
   /** mean verify forward per speculative step, ms */
   verifyMsPerStep: numOrNull,
   /** rows per verify forward (budget + 1 for fixed budgets) */

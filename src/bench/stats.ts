@@ -13,6 +13,10 @@ export class ModeAccumulator {
   /** drafts scored as shadow probes (plain steps, not verified) */
   shadowProbes = 0;
   relayouts = 0;
+  /** verify steps by drafted nodes verified, over all runs */
+  verifiedByNodes: Record<string, number> = {};
+  /** target forwards whose row count changed (SpecStats.shapeChanges), over all runs */
+  shapeChanges = 0;
   acceptedPerDepth: number[] = [];
   time: TimeSplit = { draft: 0, verify: 0, bookkeeping: 0, sampling: 0, other: 0 };
   equality: Equality = { compared: 0, equal: 0, nearTies: 0, mismatches: 0 };
@@ -29,6 +33,8 @@ export class ModeAccumulator {
       this.arSteps += s.arSteps;
       this.shadowProbes += s.shadowProbes;
       this.relayouts += s.relayouts;
+      this.shapeChanges += s.shapeChanges;
+      for (const [n, c] of Object.entries(s.verifiedByNodes)) this.verifiedByNodes[n] = (this.verifiedByNodes[n] ?? 0) + c;
       s.acceptedPerDepth.forEach((v, d) => (this.acceptedPerDepth[d] = (this.acceptedPerDepth[d] ?? 0) + v));
       for (const k of Object.keys(this.time) as (keyof TimeSplit)[]) this.time[k] += s.timeMs[k];
     } else {

@@ -135,6 +135,7 @@ export async function runSweep(h: Harness, o: SweepOptions): Promise<{ section: 
       steps: a.steps,
       arSteps: a.arSteps,
       shadowProbes: a.shadowProbes,
+      ...(m.budget === "auto" ? { verifiedByNodes: a.verifiedByNodes, shapeChanges: a.shapeChanges } : {}),
       // auto points mix plain steps in; their verify time per drafting step is not separable from the
       // stats, so it is left out
       verifyMsPerStep: m.shape === "ar" ? round(arStepMs, 4) : fixed && spec > 0 ? round(verifyMs(m, a) / spec, 4) : null,

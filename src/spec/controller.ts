@@ -51,10 +51,12 @@ export interface ControllerOptions {
   /** probes (and the first try of drafts never scored) are shadows: scored against the tokens plain
    *  decoding emits, no verify (default true) */
   shadow?: boolean;
-  /** budget a shadow probe's draft is scored at (default: chains 2, trees budgets[0]): a shadow
-   *  resolves after at most this many plain tokens (at the first mismatch with useless drafts), and
-   *  with good drafts those are plain steps a verify would have beaten; deeper depths are learned
-   *  from verified chains' bonus tokens (generate-spec.ts) */
+  /** budget a shadow probe's draft is first scored at (default: chains 2, trees budgets[0]): a
+   *  shadow resolves after at most this many plain tokens (at the first mismatch with useless
+   *  drafts), and with good drafts those are plain steps a verify would have beaten. A shadow
+   *  accepted whole makes the next one twice as deep (trees: the next budget), so that the evidence
+   *  can reach the depths where drafting pays (a draft costing a few plain steps pays only past
+   *  depth 2); deeper depths are also learned from verified chains' bonus tokens (generate-spec.ts) */
   shadowBudget?: number;
   /** speculative steps between tries of a neighbouring budget (default 32; 0 = never) */
   exploreEvery?: number;
@@ -78,7 +80,13 @@ const OUTLIER_CAP = 2;
  *  floating-point operations, which a host-bound small target feels on every token (10 us per call
  *  before V8 optimizes it, 0.5 us after). */
 const AR_HOLD = 16;
-
+/** Scored drafts (EW weight at depth 1) below which a verify needs the evidence alone to say it
+ *  pays: with fewer, the optimistic prior could make useless drafts look worth a verify. */
+const EVIDENCE_GATE = 4;
+/** A speculative estimate this far under plain decoding's rate (a fraction of it) or closer is a near
+ *  tie: probes come sooner, down to MIN_GAP_SCALE of the usual gap. */
+const NEAR_TIE = 0.2;
+const MIN_GAP_SCALE = 0.125;
 /** EW mean with a warm start: exact average of the first 1/alpha points, then EWMA. Once three points
  *  are in, a point counts at most OUTLIER_CAP times the estimate: one stalled step (a graph
  *  re-reserve, a garbage collection, a kernel's first use) must not move a cost for long, because a
@@ -99,6 +107,18 @@ export class Ewma {
   }
 }
 
+/** What a controller has learned (SpecStats.controller): estimates, ms and probabilities. */
+export interface ControllerSnapshot {
+  /** a plain step */
+  arMs: number;
+  /** one draft */
+  draftMs: number;
+  /** a verify step by rows (drafted nodes + 1), for the candidate budgets measured */
+  verifyMsByRows: Record<string, number>;
+  /** conditional acceptance per depth, priors included */
+  acceptance: number[];
+}
+
 export class SpecController {
   readonly budgets: Int32Array;
   readonly shape: "chain" | "tree";
@@ -117,6 +137,11 @@ export class SpecController {
 
   readonly tAr: Ewma;
   readonly tDraft: Ewma;
+  /** depth (trees: budget) of the next shadow probe, and whether the next acceptance observation is
+   *  a shadow's */
+  private shadowAt: number;
+  private awaitingShadow = false;
+  private probeNow = false;
   /** set by choose(): plain steps before the next probe */
   private untilProbe = 0;
   /** verify cost per candidate budget (rows = budget + 1) */
@@ -179,6 +204,7 @@ export class SpecController {
     if (!Number.isInteger(this.maxDepth) || this.maxDepth < 1) throw new RangeError(`SpecController: maxDepth must be an integer >= 1, got ${this.maxDepth}`);
     this.shadowBudget = opts.shadowBudget ?? (this.shape === "chain" ? Math.min(this.maxDepth, 2) : budgets[0]);
     if (!Number.isInteger(this.shadowBudget) || this.shadowBudget < 1) throw new RangeError(`SpecController: shadowBudget must be an integer >= 1, got ${this.shadowBudget}`);
+    this.shadowAt = this.shadowBudget;
 
     this.tAr = new Ewma(this.alpha);
     this.tDraft = new Ewma(this.alpha);
@@ -209,7 +235,7 @@ export class SpecController {
     this.tDraft.add(ms);
   }
 
-  /** wall time of one verify forward over `rows` rows (nodes + root), incl. its bookkeeping, ms */
+  /** wall time of one verify step over `rows` rows (nodes + root), its bookkeeping included, ms */
   observeVerify(rows: number, ms: number): void {
     this.arHold = 0;
     // Buckets take exact sizes only (GPU verify cost is step-like, so neighbours would blur it);
@@ -230,6 +256,10 @@ export class SpecController {
    */
   observeAcceptance(tree: DDTree, accepted: number, path: Int32Array): void {
     this.arHold = 0;
+    if (this.awaitingShadow) {
+      this.awaitingShadow = false;
+      if (tree.size > 0 && accepted === tree.maxDepth && tree.isLeaf(path[accepted - 1])) this.deepenShadow();
+    }
     const D = this.maxDepth;
     const keep = 1 - this.alpha;
     for (let d = 0; d < D; d++) {
@@ -351,6 +381,19 @@ export class SpecController {
     }
   }
 
+  snapshot(): ControllerSnapshot {
+    const r = (x: number) => Math.round(x * 1e4) / 1e4;
+    const verifyMsByRows: Record<string, number> = {};
+    for (let i = 0; i < this.budgets.length; i++) if (this.bucketCost[i].known) verifyMsByRows[this.budgets[i] + 1] = r(this.bucketCost[i].value);
+    this.fillPHat();
+    return {
+      arMs: r(this.tAr.value),
+      draftMs: r(this.tDraft.value),
+      verifyMsByRows,
+      acceptance: Array.from(this.pHat, r),
+    };
+  }
+
   // ---- decisions ----
 
   /** Before drafting: AR (skip the drafter) or the budget to draft for. Includes probing/exploring.
@@ -372,23 +415,30 @@ export class SpecController {
     if (b === AR) {
       if (this.tAr.known) {
         const gap = this.heldGap;
-        if (++this.arStreak >= gap) {
+        if (++this.arStreak >= gap || this.probeNow) {
           this.arStreak = 0;
+          this.probeNow = false;
           this.exploring = true;
           this.lastShadow = this.shadow;
-          return this.shadow ? this.shadowBudget : this.probeBudget;
+          this.awaitingShadow = this.shadow;
+          return this.shadow ? this.shadowAt : this.probeBudget;
         }
         this.untilProbe = gap - this.arStreak - 1;
       }
       return AR;
     }
     this.arStreak = 0;
-    if (this.shadow && this.bestOnEvidence() === AR) {
+    this.awaitingShadow = false;
+    this.probeNow = false;
+    if (this.shadow && this.accW[0] < EVIDENCE_GATE && this.bestOnEvidence() === AR) {
       // drafting pays only with the optimistic prior's help: score a draft for free instead, until
-      // the evidence decides (useless drafts: two or three shadows; good ones: one)
+      // the evidence decides (useless drafts: two or three shadows; good ones: one). Past a few
+      // scored drafts the prior hardly moves the estimate, and a gate there would turn every step of a
+      // marginal case into a shadow (a draft plus plain steps: dearer than either choice)
       this.exploring = true;
       this.lastShadow = true;
-      return this.shadowBudget;
+      this.awaitingShadow = true;
+      return this.shadowAt;
     }
     if (this.exploreEvery > 0 && ++this.specSteps % this.exploreEvery === 0) {
       const i = this.bucketOf(b);
@@ -426,6 +476,11 @@ export class SpecController {
     return bestN;
   }
 
+  /** depth (trees: node budget) the next shadow probe's draft is scored at */
+  get shadowDepth(): number {
+    return this.shadowAt;
+  }
+
   /** Whether the last choose() asked for a shadow probe rather than a verified step. */
   get shadowProbe(): boolean {
     return this.lastShadow;
@@ -448,10 +503,35 @@ export class SpecController {
   probeGap(): number {
     if (!this.tDraft.known || !this.tAr.known) return this.probeEvery;
     const waste = this.shadow ? this.tDraft.value : this.tDraft.value + this.tVerify(this.probeBudget + 1) - this.tAr.value;
-    return Math.max(this.probeEvery, Math.ceil(waste / (this.maxProbeOverhead * this.tAr.value)));
+    const gap = Math.max(this.probeEvery, Math.ceil(waste / (this.maxProbeOverhead * this.tAr.value)));
+    // Near a tie, with drafts that are often accepted, a probe is worth more: a few unlucky steps can
+    // tip the estimate under plain decoding's rate, and only probes bring it back. Closer than
+    // NEAR_TIE, probes come proportionally sooner. (Useless drafts on a GPU can come as close, when a
+    // verify costs about a plain step and the draft little; probing them sooner would tell nothing.)
+    if (this.acceptProb(1) < 0.5) return gap;
+    let spec = 0;
+    for (let i = 0; i < this.budgets.length; i++) spec = Math.max(spec, this.expectedRate(this.budgets[i]));
+    const shortfall = 1 - spec * this.tAr.value;
+    const scale = Math.min(1, Math.max(MIN_GAP_SCALE, shortfall / NEAR_TIE));
+    return Math.max(AR_HOLD, Math.ceil(gap * scale));
   }
 
   // ---- internals ----
+
+  /** After a shadow accepted whole: the next one is deeper, and comes at once (the evidence points
+   *  towards drafting, and a whole acceptance says nothing about the depths past it). */
+  private deepenShadow(): void {
+    const was = this.shadowAt;
+    if (this.shape === "chain") this.shadowAt = Math.min(this.maxDepth, 2 * this.shadowAt);
+    else {
+      const i = this.budgets.indexOf(this.shadowAt);
+      if (i >= 0 && i + 1 < this.budgets.length) this.shadowAt = this.budgets[i + 1];
+    }
+    if (this.shadowAt > was) {
+      this.arHold = 0;
+      this.probeNow = true;
+    }
+  }
 
   /** index of the candidate budget nearest to b on a log scale, or -1 */
   private bucketOf(b: number): number {

@@ -9,7 +9,7 @@ import { checkKeep, prefillKept, prepareSampler, TokenEmitter, type GenerateEven
 import { UserError } from "../native/errors.js";
 import { Batch } from "../engine/batch.js";
 import { TreeAcceptor } from "./accept.js";
-import { AR, SpecController, type ControllerOptions } from "./controller.js";
+import { AR, SpecController, type ControllerOptions, type ControllerSnapshot } from "./controller.js";
 import { DDTreeBuilder, type DDTree } from "./ddtree.js";
 import type { Drafter } from "./drafter.js";
 import { ShadowProbe, type ObserveAcceptance } from "./shadow.js";
@@ -66,6 +66,13 @@ export interface SpecStats {
   unfollowedSteps: number;
   /** drafts scored against the plain tokens that followed them instead of verified (shadow.ts) */
   shadowProbes: number;
+  /** verify steps by drafted nodes verified ("4": steps that verified 4 nodes) */
+  verifiedByNodes: Record<string, number>;
+  /** target forwards after the prompt whose row count differed from the forward before (on ggml-cuda
+   *  each runs without the captured CUDA graph, and the next one captures it again) */
+  shapeChanges: number;
+  /** budget "auto": the controller's estimates when the request ended */
+  controller?: ControllerSnapshot;
   /** time a measurement-only drafter spent simulating (the oracle re-deriving the target's
    *  continuation), taken out of decodeMs and the draft time */
   simulatedMs?: number;
@@ -178,6 +185,21 @@ export async function* generateSpeculative(target: Context, drafter: Drafter, pr
   const shadow = new ShadowProbe(drafter.maxDepth);
   // the wait of the plain step in flight includes a shadow draft: not a plain step's cost
   let shadowInWait = false;
+  // A verify step's cost is its whole wall time less the drafting, from the top of the loop to the
+  // next top (bookkeeping and the consumer's share included, as a plain step's token-to-token time
+  // includes them), handed to the controller when the next step starts: rows > 0 until then
+  let verifyRows = 0;
+  let verifyStart = 0;
+  let verifyDraftMs = 0;
+  // Row counts of the target's forwards: on ggml-cuda a context keeps one captured CUDA graph, so the
+  // first forward at a new row count runs uncaptured and the second captures it again
+  let lastRows = 0;
+  let shapeChanges = 0;
+  const forward = (nRows: number): void => {
+    if (nRows !== lastRows) shapeChanges++;
+    lastRows = nRows;
+  };
+  const verifiedByNodes = new Int32Array(budget + 1);
   const observeShadow: ObserveAcceptance = (tree, accepted, path) => controller!.observeAcceptance(tree, accepted, path);
   // a shadow probe: the drafter proposes after `tok` at `at` (the plain decode of `tok` at `at`
   // comes next or is in flight), and the plain tokens from at + 1 on score the proposal
@@ -188,7 +210,7 @@ export async function* generateSpeculative(target: Context, drafter: Drafter, pr
     const ms = performance.now() - t0;
     time.draft += ms;
     controller!.observeDraft(ms);
-    const tree = builder.buildFrom(proposal, Math.min(controller!.shadowBudget, budget));
+    const tree = builder.buildFrom(proposal, Math.min(controller!.shadowDepth, budget));
     controller!.observeProposal(tree);
     shadow.start(tree);
     shadowProbes++;
@@ -220,6 +242,10 @@ export async function* generateSpeculative(target: Context, drafter: Drafter, pr
       const room = target.nCtx - 1 - pos;
       if (room < 0) break;
       ts = performance.now();
+      if (verifyRows > 0) {
+        controller?.observeVerify(verifyRows, ts - verifyStart - verifyDraftMs);
+        verifyRows = 0;
+      }
       let stepBudget = chosen ? nextBudget : shadow.active ? AR : controller ? controller.choose() : budget;
       if (!chosen && stepBudget !== AR && controller?.shadowProbe) {
         draftShadow(last, pos);
@@ -233,6 +259,7 @@ export async function* generateSpeculative(target: Context, drafter: Drafter, pr
         const follow = launched ? nextFollow : arFollow(drafter, controller);
         if (!launched) drafter.follow?.(follow);
         if (!follow) unfollowedSteps++;
+        if (!launched) forward(1);
         const t2 = performance.now();
         if (!launched) target.launch(last, pos);
         rows = target.logits(); // the host waits here; with device sampling in sampledToken
@@ -268,6 +295,7 @@ export async function* generateSpeculative(target: Context, drafter: Drafter, pr
             nextFollow = probe || arFollow(drafter, controller);
             drafter.follow?.(nextFollow);
             const t5 = performance.now();
+            forward(1);
             target.launch(tok, pos + 1);
             aside = performance.now() - t5;
             time.verify += aside;
@@ -319,6 +347,13 @@ export async function* generateSpeculative(target: Context, drafter: Drafter, pr
       }
       const t2 = performance.now();
       time.bookkeeping += t2 - t1;
+      forward(plan.nRows);
+      if (controller && proposal) {
+        verifyRows = plan.nRows;
+        verifyStart = ts;
+        verifyDraftMs = t1 - ts;
+      }
+      verifiedByNodes[tree.size]++;
       target.decode(vb);
       rows = onDevice ? rows : target.logits();
       const t3 = performance.now();
@@ -332,7 +367,6 @@ export async function* generateSpeculative(target: Context, drafter: Drafter, pr
       time.sampling += t4 - t3;
       if (controller && proposal) {
         controller.observeDraft(t1 - ts);
-        controller.observeVerify(plan.nRows, onDevice ? t4 - t2 : t3 - t2);
         // a chain accepted whole: the bonus token says whether the draft's next token, drafted but
         // not verified, would have been accepted too, so the controller learns the depth past its
         // budget without trying it (the same event a longer verify would have seen)
@@ -380,6 +414,7 @@ export async function* generateSpeculative(target: Context, drafter: Drafter, pr
         target.truncate(0, pos + 1);
         vb.clear();
         for (let j = 1; j <= accepted; j++) vb.add(committedTokens[j], pos + j, 0, false);
+        forward(accepted);
         target.decode(vb);
         relayouts++;
       }
@@ -430,8 +465,18 @@ export async function* generateSpeculative(target: Context, drafter: Drafter, pr
       arSteps,
       unfollowedSteps,
       shadowProbes,
+      verifiedByNodes: sparseCounts(verifiedByNodes),
+      shapeChanges,
+      ...(controller ? { controller: controller.snapshot() } : {}),
       ...(simulatedMs > 0 ? { simulatedMs } : {}),
       timeMs: time,
     },
   };
+}
+
+/** the non-zero counts of `counts`, keyed by index */
+function sparseCounts(counts: Int32Array): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (let i = 0; i < counts.length; i++) if (counts[i] > 0) out[i] = counts[i];
+  return out;
 }

@@ -292,6 +292,12 @@ describe.runIf(existsSync(code))("oracle drafter (simulated acceptance)", () => 
       expect(seen.some(([b, size]) => size === b + 1)).toBe(true);
       expect(auto.spec.shadowProbes).toBeGreaterThanOrEqual(1);
       expect(auto.spec.acceptedPerDepth[0]).toBeGreaterThanOrEqual(1);
+      // where the steps went: verified steps by node count, shape changes (plain -> verify and back)
+      const verified = Object.values(auto.spec.verifiedByNodes).reduce((x, y) => x + y, 0);
+      expect(verified).toBe(auto.spec.steps - auto.spec.arSteps);
+      expect(auto.spec.shapeChanges).toBeGreaterThanOrEqual(2);
+      expect(auto.spec.controller?.arMs).toBeGreaterThan(0);
+      expect(Object.keys(auto.spec.controller?.verifyMsByRows ?? {}).length).toBeGreaterThanOrEqual(1);
       // the same with DDTrees (top-4 drafts: the shadow walks a tree)
       const treeCtx = Context.create(model, { ctx: 1024, threads: 1, flashAttn: "off" });
       try {

@@ -207,6 +207,55 @@ describe("SpecController (chain, simulated costs)", () => {
     expect(verified.rateSince(0, 0)).toBeLessThan(sim.rateSince(0, 0));
   });
 
+  it("a shadow accepted whole makes the next one twice as deep, at once; a partial one waits for the gap", () => {
+    // a draft that costs 3 plain steps pays only past depth 2, which a depth-2 shadow cannot show
+    const c = new SpecController({ budgets: [1, 2, 4, 8, 15], maxDepth: 15 });
+    c.choose();
+    c.observeAr(1);
+    c.observeVerify(16, 2.6);
+    const builder = new DDTreeBuilder(16);
+    const path = Int32Array.from({ length: 16 }, (_, i) => i);
+    const whole = (b: number) => c.observeAcceptance(builder.buildChain(new Int32Array(b), b), b, path);
+    expect(c.choose()).toBe(2);
+    expect(c.shadowProbe).toBe(true);
+    c.observeDraft(3);
+    whole(2);
+    c.observeAr(1);
+    expect(c.choose()).toBe(4);
+    expect(c.shadowProbe).toBe(true);
+    expect(c.shadowDepth).toBe(4);
+    // partial: the depth stays, and the next probe waits for the gap
+    c.observeAcceptance(builder.buildChain(new Int32Array(4), 4), 1, path);
+    c.observeAr(1);
+    expect(c.choose()).toBe(AR);
+    expect(c.shadowDepth).toBe(4);
+  });
+
+  it("probes sooner near a tie with drafts that are often accepted, not with useless ones", () => {
+    const make = (accepted: number) => {
+      const c = new SpecController({ budgets: BUDGETS });
+      c.observeAr(1);
+      c.observeDraft(1);
+      const builder = new DDTreeBuilder(64);
+      const path = Int32Array.from({ length: 64 }, (_, i) => i);
+      for (let i = 0; i < 40; i++) {
+        c.observeVerify(5, 1.2);
+        c.observeAcceptance(builder.buildChain(new Int32Array(4), 4), accepted, path);
+      }
+      return c;
+    };
+    // one token accepted per step: (1 + 1) / (1 + 1.2) = 0.91 of plain decoding's rate, a near tie
+    const tie = make(1);
+    expect(tie.best()).toBe(AR);
+    const useless = make(0);
+    // the gap a probe's waste allows: t_draft / (1% of t_ar) = 100 steps
+    expect(useless.probeGap()).toBe(100);
+    expect(tie.probeGap()).toBeLessThan(60);
+    expect(tie.probeGap()).toBeGreaterThanOrEqual(16);
+    expect(tie.snapshot()).toMatchObject({ arMs: 1, draftMs: 1, verifyMsByRows: { 5: 1.2 } });
+    expect(tie.snapshot().acceptance[0]).toBeGreaterThan(0.9);
+  });
+
   it("good drafts found by shadow probes are then verified", () => {
     const c = new SpecController({ budgets: BUDGETS });
     c.choose();
