@@ -80,6 +80,9 @@ const OUTLIER_CAP = 2;
  *  floating-point operations, which a host-bound small target feels on every token (10 us per call
  *  before V8 optimizes it, 0.5 us after). */
 const AR_HOLD = 16;
+/** A steady draft's cost as a share of a catch-up draft's, until one is measured (H200: 0.4-0.45 on
+ *  the 8B DFlash pair, 0.7 on the trained code29m pair, bench/results/2026-11-23-h200-5). */
+const CATCH_UP_SHARE = 0.5;
 /** Scored drafts (EW weight at depth 1) below which a verify needs the evidence alone to say it
  *  pays: with fewer, the optimistic prior could make useless drafts look worth a verify. */
 const EVIDENCE_GATE = 4;
@@ -111,8 +114,10 @@ export class Ewma {
 export interface ControllerSnapshot {
   /** a plain step */
   arMs: number;
-  /** one draft */
+  /** one draft right after a verified step */
   draftMs: number;
+  /** one draft after plain steps (probes) */
+  catchUpDraftMs: number;
   /** a verify step by rows (drafted nodes + 1), for the candidate budgets measured */
   verifyMsByRows: Record<string, number>;
   /** conditional acceptance per depth, priors included */
@@ -136,7 +141,12 @@ export class SpecController {
   readonly priorVerifySlope: number;
 
   readonly tAr: Ewma;
+  /** a draft made right after a verified step (the drafter catches up on that step's rows only) */
   readonly tDraft: Ewma;
+  /** a draft after plain steps (a probe, the first verified step after plain decoding): the drafter
+   *  first catches up on the rows it was handed meanwhile (DFlash: up to FOLLOW_AHEAD, two to three
+   *  times a steady draft on an H200) */
+  readonly tCatchUpDraft: Ewma;
   /** depth (trees: budget) of the next shadow probe, and whether the next acceptance observation is
    *  a shadow's */
   private shadowAt: number;
@@ -208,6 +218,7 @@ export class SpecController {
 
     this.tAr = new Ewma(this.alpha);
     this.tDraft = new Ewma(this.alpha);
+    this.tCatchUpDraft = new Ewma(this.alpha);
     this.bucketCost = budgets.map(() => new Ewma(this.alpha));
     const D = this.maxDepth;
     this.accW = new Float64Array(D);
@@ -229,10 +240,16 @@ export class SpecController {
     this.tAr.add(ms);
   }
 
-  /** wall time of drafting for one step, ms */
-  observeDraft(ms: number): void {
+  /** wall time of drafting for one step, ms; `afterVerify`: the step before was a verified one */
+  observeDraft(ms: number, afterVerify = true): void {
     this.arHold = 0;
-    this.tDraft.add(ms);
+    (afterVerify ? this.tDraft : this.tCatchUpDraft).add(ms);
+  }
+
+  /** a steady draft's cost: measured, else half a catch-up draft's (0 before any) */
+  draftMs(): number {
+    if (this.tDraft.known) return this.tDraft.value;
+    return this.tCatchUpDraft.known ? CATCH_UP_SHARE * this.tCatchUpDraft.value : 0;
   }
 
   /** wall time of one verify step over `rows` rows (nodes + root), its bookkeeping included, ms */
@@ -350,7 +367,7 @@ export class SpecController {
   expectedRate(b: number, tree?: DDTree): number {
     if (!this.tAr.known) return NaN;
     if (b === AR) return 1 / this.tAr.value;
-    const tDraft = tree ? 0 : this.tDraft.known ? this.tDraft.value : 0; // after drafting, it is sunk
+    const tDraft = tree ? 0 : this.draftMs(); // after drafting, it is sunk
     const nodes = tree ? Math.min(b, tree.size) : b;
     return (this.expectedAccepted(b, tree) + 1) / (tDraft + this.tVerify(nodes + 1));
   }
@@ -388,7 +405,8 @@ export class SpecController {
     this.fillPHat();
     return {
       arMs: r(this.tAr.value),
-      draftMs: r(this.tDraft.value),
+      draftMs: r(this.draftMs()),
+      catchUpDraftMs: r(this.tCatchUpDraft.value),
       verifyMsByRows,
       acceptance: Array.from(this.pHat, r),
     };
@@ -501,8 +519,9 @@ export class SpecController {
 
   /** AR steps between probes: probeEvery, or more when a probe's waste would exceed maxProbeOverhead */
   probeGap(): number {
-    if (!this.tDraft.known || !this.tAr.known) return this.probeEvery;
-    const waste = this.shadow ? this.tDraft.value : this.tDraft.value + this.tVerify(this.probeBudget + 1) - this.tAr.value;
+    const probeDraft = this.tCatchUpDraft.known ? this.tCatchUpDraft : this.tDraft;
+    if (!probeDraft.known || !this.tAr.known) return this.probeEvery;
+    const waste = this.shadow ? probeDraft.value : probeDraft.value + this.tVerify(this.probeBudget + 1) - this.tAr.value;
     const gap = Math.max(this.probeEvery, Math.ceil(waste / (this.maxProbeOverhead * this.tAr.value)));
     // Near a tie, with drafts that are often accepted, a probe is worth more: a few unlucky steps can
     // tip the estimate under plain decoding's rate, and only probes bring it back. Closer than

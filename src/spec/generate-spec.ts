@@ -209,7 +209,7 @@ export async function* generateSpeculative(target: Context, drafter: Drafter, pr
     const proposal = drafter.propose(tok, at, Math.min(drafter.maxDepth, Math.max(1, target.nCtx - 1 - at)));
     const ms = performance.now() - t0;
     time.draft += ms;
-    controller!.observeDraft(ms);
+    controller!.observeDraft(ms, false);
     const tree = builder.buildFrom(proposal, Math.min(controller!.shadowDepth, budget));
     controller!.observeProposal(tree);
     shadow.start(tree);
@@ -242,6 +242,8 @@ export async function* generateSpeculative(target: Context, drafter: Drafter, pr
       const room = target.nCtx - 1 - pos;
       if (room < 0) break;
       ts = performance.now();
+      // (a step verified nodes exactly when it left verifyRows set)
+      const afterVerify = verifyRows > 0;
       if (verifyRows > 0) {
         controller?.observeVerify(verifyRows, ts - verifyStart - verifyDraftMs);
         verifyRows = 0;
@@ -366,7 +368,7 @@ export async function* generateSpeculative(target: Context, drafter: Drafter, pr
       const t4 = performance.now();
       time.sampling += t4 - t3;
       if (controller && proposal) {
-        controller.observeDraft(t1 - ts);
+        controller.observeDraft(t1 - ts, afterVerify);
         // a chain accepted whole: the bonus token says whether the draft's next token, drafted but
         // not verified, would have been accepted too, so the controller learns the depth past its
         // budget without trying it (the same event a longer verify would have seen)

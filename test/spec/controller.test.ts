@@ -256,6 +256,20 @@ describe("SpecController (chain, simulated costs)", () => {
     expect(tie.snapshot().acceptance[0]).toBeGreaterThan(0.9);
   });
 
+  it("rates drafting at a steady draft's cost, and spaces probes by a catch-up draft's", () => {
+    // a probe's draft first injects the rows of the plain steps before it (H200, 8B DFlash pair:
+    // ~5 ms against 2.3 ms for a draft right after a verify)
+    const c = new SpecController({ budgets: BUDGETS });
+    c.observeAr(1);
+    c.observeDraft(4, false);
+    expect(c.draftMs()).toBe(2); // half a catch-up draft until a steady one is measured
+    c.observeDraft(1.5);
+    expect(c.draftMs()).toBe(1.5);
+    expect(c.snapshot()).toMatchObject({ draftMs: 1.5, catchUpDraftMs: 4 });
+    // waste per probe: the catch-up draft, at most 1% of the plain steps between probes
+    expect(c.probeGap()).toBe(400);
+  });
+
   it("good drafts found by shadow probes are then verified", () => {
     const c = new SpecController({ budgets: BUDGETS });
     c.choose();
