@@ -205,11 +205,12 @@ export async function* generateSpeculative(target: Context, drafter: Drafter, pr
   // comes next or is in flight), and the plain tokens from at + 1 on score the proposal
   const draftShadow = (tok: number, at: number): number => {
     const t0 = performance.now();
+    const sim = drafter.simulatedMs ?? 0;
     drafter.follow?.(true);
     const proposal = drafter.propose(tok, at, Math.min(drafter.maxDepth, Math.max(1, target.nCtx - 1 - at)));
     const ms = performance.now() - t0;
     time.draft += ms;
-    controller!.observeDraft(ms, false);
+    controller!.observeDraft(ms - ((drafter.simulatedMs ?? 0) - sim), false);
     const tree = builder.buildFrom(proposal, Math.min(controller!.shadowDepth, budget));
     controller!.observeProposal(tree);
     shadow.start(tree);
@@ -319,8 +320,11 @@ export async function* generateSpeculative(target: Context, drafter: Drafter, pr
         continue;
       }
       drafter.follow?.(true);
+      const sim = drafter.simulatedMs ?? 0;
       const proposal = stepBudget > 0 && room > 0 ? drafter.propose(last, pos, Math.min(drafter.maxDepth, room)) : undefined;
       const t1 = performance.now();
+      // a measurement-only drafter's simulation (the oracle re-deriving its script) is not drafting
+      const draftMs = t1 - ts - ((drafter.simulatedMs ?? 0) - sim);
       time.draft += t1 - ts;
       // a chain is the tree of a one-candidate proposal; more candidates make a DDTree
       const tree = proposal ? builder.buildFrom(proposal, Math.min(stepBudget, budget)) : builder.buildChain(EMPTY, 0);
@@ -368,7 +372,7 @@ export async function* generateSpeculative(target: Context, drafter: Drafter, pr
       const t4 = performance.now();
       time.sampling += t4 - t3;
       if (controller && proposal) {
-        controller.observeDraft(t1 - ts, afterVerify);
+        controller.observeDraft(draftMs, afterVerify);
         // a chain accepted whole: the bonus token says whether the draft's next token, drafted but
         // not verified, would have been accepted too, so the controller learns the depth past its
         // budget without trying it (the same event a longer verify would have seen)
