@@ -25,12 +25,10 @@
 // measured where it matters.
 
 import type { DDTree } from "./ddtree.js";
+import { Ewma, VerifyCostModel } from "./verify-cost.js";
 
 /** choose() result meaning "no speculation: plain autoregressive step" */
 export const AR = 0;
-
-// weight of the (1 row, t_ar) pseudo-point in the verify-cost fit, against EW sums of ~1/alpha
-const ANCHOR_WEIGHT = 0.5;
 
 export interface ControllerOptions {
   /** candidate budgets (drafted nodes), ascending; default [4, 8, 16, 32, 64] */
@@ -72,8 +70,6 @@ export interface ControllerOptions {
   unfollow?: boolean;
 }
 
-/** A point above this multiple of the estimate (once it rests on a few points) counts as this multiple. */
-const OUTLIER_CAP = 2;
 /** Plain steps a plain-decoding decision (and the probe gap) holds before it is worked out again,
  *  unless a draft, verify or acceptance observation comes first. Only the plain step's cost moves
  *  meanwhile, by at most alpha per step, so the decision cannot drift far; the full estimate is ~100
@@ -90,31 +86,11 @@ const EVIDENCE_GATE = 4;
  *  tie: probes come sooner, down to MIN_GAP_SCALE of the usual gap. */
 const NEAR_TIE = 0.2;
 const MIN_GAP_SCALE = 0.125;
-/** EW mean with a warm start: exact average of the first 1/alpha points, then EWMA. Once three points
- *  are in, a point counts at most OUTLIER_CAP times the estimate: one stalled step (a graph
- *  re-reserve, a garbage collection, a kernel's first use) must not move a cost for long, because a
- *  cost the controller overrates it stops measuring (an inflated plain-step time keeps it drafting,
- *  and only plain steps measure it). A lasting change still comes through, doubling per point. */
-export class Ewma {
-  value = 0;
-  count = 0;
-  constructor(readonly alpha: number) {}
-  add(x: number): void {
-    if (this.count >= 3 && x > OUTLIER_CAP * this.value) x = OUTLIER_CAP * this.value;
-    this.count++;
-    const a = Math.max(this.alpha, 1 / this.count);
-    this.value += a * (x - this.value);
-  }
-  get known(): boolean {
-    return this.count > 0;
-  }
-}
-
 /** What a controller has learned (SpecStats.controller): estimates, ms and probabilities. */
 export interface ControllerSnapshot {
   /** a plain step */
   arMs: number;
-  /** one draft right after a verified step */
+  /** one draft right after a verified step (half a catch-up draft until one is measured) */
   draftMs: number;
   /** one draft after plain steps (probes) */
   catchUpDraftMs: number;
@@ -154,14 +130,7 @@ export class SpecController {
   private probeNow = false;
   /** set by choose(): plain steps before the next probe */
   private untilProbe = 0;
-  /** verify cost per candidate budget (rows = budget + 1) */
-  private readonly bucketCost: Ewma[];
-  // EW least squares of verify ms on rows, for rows no bucket has measured
-  private sw = 0;
-  private sn = 0;
-  private snn = 0;
-  private sy = 0;
-  private sny = 0;
+  private readonly verifyCost: VerifyCostModel;
 
   // Per depth d (index d - 1): EW trials and successes of the conditional acceptance...
   private readonly accW: Float64Array;
@@ -219,7 +188,7 @@ export class SpecController {
     this.tAr = new Ewma(this.alpha);
     this.tDraft = new Ewma(this.alpha);
     this.tCatchUpDraft = new Ewma(this.alpha);
-    this.bucketCost = budgets.map(() => new Ewma(this.alpha));
+    this.verifyCost = new VerifyCostModel(this.budgets, this.alpha, this.priorVerifySlope);
     const D = this.maxDepth;
     this.accW = new Float64Array(D);
     this.accX = new Float64Array(D);
@@ -255,16 +224,7 @@ export class SpecController {
   /** wall time of one verify step over `rows` rows (nodes + root), its bookkeeping included, ms */
   observeVerify(rows: number, ms: number): void {
     this.arHold = 0;
-    // Buckets take exact sizes only (GPU verify cost is step-like, so neighbours would blur it);
-    // everything feeds the fit
-    const b = this.bucketOf(rows - 1);
-    if (b >= 0 && this.budgets[b] + 1 === rows) this.bucketCost[b].add(ms);
-    const keep = 1 - this.alpha;
-    this.sw = this.sw * keep + 1;
-    this.sn = this.sn * keep + rows;
-    this.snn = this.snn * keep + rows * rows;
-    this.sy = this.sy * keep + ms;
-    this.sny = this.sny * keep + rows * ms;
+    this.verifyCost.observe(this.exactBucket(rows), rows, ms);
   }
 
   /**
@@ -315,36 +275,7 @@ export class SpecController {
 
   /** estimated verify ms for `rows` rows */
   tVerify(rows: number): number {
-    const b = this.bucketOf(rows - 1);
-    if (b >= 0 && this.budgets[b] + 1 === rows && this.bucketCost[b].known) return this.bucketCost[b].value;
-    const ar = this.tAr.known;
-    if (this.sw === 0) return this.tAr.value * (1 + this.priorVerifySlope * (rows - 1));
-    // Weighted least squares over the verify points plus (1, t_ar) as a light anchor: with one
-    // verify size measured the anchor sets the slope (extrapolating a lone point along a guessed
-    // slope can predict a big verify cheaper than one decode); with several it hardly matters
-    const wa = ar ? ANCHOR_WEIGHT : 0;
-    const y1 = this.tAr.value;
-    const w = this.sw + wa;
-    const mn = (this.sn + wa) / w;
-    const my = (this.sy + wa * y1) / w;
-    const varN = (this.snn + wa) / w - mn * mn;
-    let est: number;
-    if (varN > 1e-9 * (1 + mn * mn)) {
-      const slope = Math.max(0, ((this.sny + wa * y1) / w - mn * my) / varN);
-      est = my + slope * (rows - mn);
-    } else {
-      est = my * (1 + this.priorVerifySlope * (rows - mn)); // a single size, no AR yet
-    }
-    // Past the largest size measured, no steeper than the prior's slope: a GPU's verify cost grows
-    // less than linearly (the weights are read once per forward, whatever the rows), so a line
-    // through small sizes overrates big ones, and a size the controller overrates it never tries
-    // (H200, 8B: 5 / 9 / 16 rows cost 7.3 / 9.4 / 10.1 ms, a line through the first two predicts
-    // 13.3). Optimism here costs one verify to correct where the cost does grow linearly (a CPU).
-    let top = -1;
-    for (let i = 0; i < this.budgets.length; i++) if (this.bucketCost[i].known && this.budgets[i] + 1 < rows) top = i;
-    if (top >= 0 && ar) est = Math.min(est, this.bucketCost[top].value + this.priorVerifySlope * y1 * (rows - this.budgets[top] - 1));
-    // more rows never cost less than a single-token decode
-    return ar && rows > 1 ? Math.max(est, y1) : Math.max(est, 1e-9);
+    return this.verifyCost.estimate(this.exactBucket(rows), rows, this.tAr);
   }
 
   /** E[accepted drafted tokens] with budget b: from `tree`'s node probabilities when given (its
@@ -400,14 +331,12 @@ export class SpecController {
 
   snapshot(): ControllerSnapshot {
     const r = (x: number) => Math.round(x * 1e4) / 1e4;
-    const verifyMsByRows: Record<string, number> = {};
-    for (let i = 0; i < this.budgets.length; i++) if (this.bucketCost[i].known) verifyMsByRows[this.budgets[i] + 1] = r(this.bucketCost[i].value);
     this.fillPHat();
     return {
       arMs: r(this.tAr.value),
       draftMs: r(this.draftMs()),
       catchUpDraftMs: r(this.tCatchUpDraft.value),
-      verifyMsByRows,
+      verifyMsByRows: this.verifyCost.measured(r),
       acceptance: Array.from(this.pHat, r),
     };
   }
@@ -550,6 +479,12 @@ export class SpecController {
       this.arHold = 0;
       this.probeNow = true;
     }
+  }
+
+  /** index of the candidate budget whose verify has exactly `rows` rows, or -1 */
+  private exactBucket(rows: number): number {
+    const b = this.bucketOf(rows - 1);
+    return b >= 0 && this.budgets[b] + 1 === rows ? b : -1;
   }
 
   /** index of the candidate budget nearest to b on a log scale, or -1 */
