@@ -56,7 +56,9 @@ export interface ControllerOptions {
    *  can reach the depths where drafting pays (a draft costing a few plain steps pays only past
    *  depth 2); deeper depths are also learned from verified chains' bonus tokens (generate-spec.ts) */
   shadowBudget?: number;
-  /** speculative steps between tries of a neighbouring budget (default 32; 0 = never) */
+  /** speculative steps between tries of a neighbouring budget (default 64; 0 = never). Each try
+   *  changes the target's decode shape twice, and on a GPU each change costs one to one and a half
+   *  plain steps (H200, 8B: bench/results/2026-11-23-h200-5/sweep-auto-split.json) */
   exploreEvery?: number;
   /** prior conditional acceptance at depth 1 (default 0.5: optimistic enough to try drafts once) */
   priorAccept?: number;
@@ -175,7 +177,7 @@ export class SpecController {
     this.probeBudget = opts.probeBudget ?? budgets[0];
     this.shadow = opts.shadow ?? true;
     this.unfollow = opts.unfollow ?? true;
-    this.exploreEvery = opts.exploreEvery ?? 32;
+    this.exploreEvery = opts.exploreEvery ?? 64;
     this.priorAccept = opts.priorAccept ?? 0.5;
     this.priorWeight = opts.priorWeight ?? 2;
     this.priorVerifySlope = opts.priorVerifySlope ?? 0.05;
