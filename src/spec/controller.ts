@@ -20,9 +20,10 @@
 // its captured CUDA graph, re-captured two steps later). Drafts nobody has scored yet are tried the
 // same way first. Probes are spaced at least probeEvery steps apart and far enough that the waste
 // stays under maxProbeOverhead of the plain decoding time (a GPU drafts in about one step, so every
-// ~100 steps; a CPU drafting a 16-token block may take ten steps' time, so every ~1000). When
-// speculating, a neighbouring budget is tried every exploreEvery steps so the verify cost curve is
-// measured where it matters.
+// ~100 steps; a CPU drafting a 16-token block may take ten steps' time, so every ~1000), sooner near
+// a tie; a shadow accepted whole is followed at once by one twice as deep. When speculating, a
+// neighbouring budget is tried every exploreEvery steps so the verify cost curve is measured where it
+// matters.
 
 import type { DDTree } from "./ddtree.js";
 import { Ewma, VerifyCostModel } from "./verify-cost.js";
