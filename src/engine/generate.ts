@@ -310,7 +310,6 @@ export async function* generate(ctx: Context, prompt: ArrayLike<number>, opts: G
   };
 }
 
-/** Runs generate() to completion, calling onText for each released piece. */
 /** Runs a generator (generate(), generateSpeculative()) to its end and returns its result. */
 export async function drain<R>(it: AsyncGenerator<unknown, R>): Promise<R> {
   for (;;) {
@@ -319,6 +318,7 @@ export async function drain<R>(it: AsyncGenerator<unknown, R>): Promise<R> {
   }
 }
 
+/** Runs generate() to completion, calling onText for each released piece. */
 export async function generateText(ctx: Context, prompt: ArrayLike<number>, opts: GenerateOptions = {}, onText?: (t: string) => void): Promise<GenerateResult> {
   const it = generate(ctx, prompt, opts);
   for (;;) {

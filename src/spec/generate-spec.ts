@@ -117,7 +117,9 @@ export async function* generateSpeculative(target: Context, drafter: Drafter, pr
   // consecutive positions ending at prompt.length - 1 (libllama's batches need consecutive positions)
   drafter.rewind(opts.keep ? 0 : reuse, prompt);
   const t0 = performance.now();
-  const simulated0 = drafter.simulatedMs ?? 0;
+  // a measurement-only drafter's simulation so far (the oracle re-deriving its script): not drafting
+  const simulatedNow = () => drafter.simulatedMs ?? 0;
+  const simulated0 = simulatedNow();
   const b = target.batch;
   if (opts.keep) {
     const skipped = prompt.length - reuse - opts.keep.filter((k) => k >= reuse).length;
@@ -205,12 +207,12 @@ export async function* generateSpeculative(target: Context, drafter: Drafter, pr
   // comes next or is in flight), and the plain tokens from at + 1 on score the proposal
   const draftShadow = (tok: number, at: number): number => {
     const t0 = performance.now();
-    const sim = drafter.simulatedMs ?? 0;
+    const sim = simulatedNow();
     drafter.follow?.(true);
     const proposal = drafter.propose(tok, at, Math.min(drafter.maxDepth, Math.max(1, target.nCtx - 1 - at)));
     const ms = performance.now() - t0;
     time.draft += ms;
-    controller!.observeDraft(ms - ((drafter.simulatedMs ?? 0) - sim), false);
+    controller!.observeDraft(ms - (simulatedNow() - sim), false);
     const tree = builder.buildFrom(proposal, Math.min(controller!.shadowDepth, budget));
     controller!.observeProposal(tree);
     shadow.start(tree);
@@ -245,7 +247,7 @@ export async function* generateSpeculative(target: Context, drafter: Drafter, pr
       ts = performance.now();
       // (a step verified nodes exactly when it left verifyRows set)
       const afterVerify = verifyRows > 0;
-      if (verifyRows > 0) {
+      if (afterVerify) {
         controller?.observeVerify(verifyRows, ts - verifyStart - verifyDraftMs);
         verifyRows = 0;
       }
@@ -320,11 +322,10 @@ export async function* generateSpeculative(target: Context, drafter: Drafter, pr
         continue;
       }
       drafter.follow?.(true);
-      const sim = drafter.simulatedMs ?? 0;
+      const sim = simulatedNow();
       const proposal = stepBudget > 0 && room > 0 ? drafter.propose(last, pos, Math.min(drafter.maxDepth, room)) : undefined;
       const t1 = performance.now();
-      // a measurement-only drafter's simulation (the oracle re-deriving its script) is not drafting
-      const draftMs = t1 - ts - ((drafter.simulatedMs ?? 0) - sim);
+      const draftMs = t1 - ts - (simulatedNow() - sim);
       time.draft += t1 - ts;
       // a chain is the tree of a one-candidate proposal; more candidates make a DDTree
       const tree = proposal ? builder.buildFrom(proposal, Math.min(stepBudget, budget)) : builder.buildChain(EMPTY, 0);
@@ -443,7 +444,7 @@ export async function* generateSpeculative(target: Context, drafter: Drafter, pr
   if (tail) yield tail;
   const tLast = performance.now();
   // a measurement-only drafter's simulation work (the oracle re-deriving its script) is not drafting
-  const simulatedMs = (drafter.simulatedMs ?? 0) - simulated0;
+  const simulatedMs = simulatedNow() - simulated0;
   time.draft = Math.max(0, time.draft - simulatedMs);
   const decodeMs = tLast - tFirst - simulatedMs;
   time.other = Math.max(0, decodeMs - time.draft - time.verify - time.bookkeeping - time.sampling);

@@ -1,37 +1,28 @@
 // A DFlash drafter loads as a draft context that borrows its target's context (ctx_other), and the
 // llama-ext.h symbols report the target layers it is conditioned on.
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { existsSync } from "node:fs";
 import path from "node:path";
 import { Context } from "../../src/engine/context.js";
 import { Model } from "../../src/engine/model.js";
-import { tinyDrafterPath, tinyModelPath } from "../helpers/models.js";
+import { useTinyPair } from "../helpers/models.js";
 
 describe("dflash drafter", () => {
-  let target: Model;
-  let drafter: Model;
-  beforeAll(async () => {
-    target = Model.load(await tinyModelPath(), { gpuLayers: 0 });
-    drafter = Model.load(await tinyDrafterPath(), { gpuLayers: 0 });
-  });
-  afterAll(() => {
-    drafter?.free();
-    target?.free();
-  });
+  const pair = useTinyPair();
 
   it("reports its architecture, block size and target layers", () => {
-    expect(drafter.info.architecture).toBe("dflash");
-    expect(Number(drafter.meta("dflash.block_size"))).toBe(16);
-    const ids = Array.from(drafter.native.targetLayerIds());
+    expect(pair.draft.info.architecture).toBe("dflash");
+    expect(Number(pair.draft.meta("dflash.block_size"))).toBe(16);
+    const ids = Array.from(pair.draft.native.targetLayerIds());
     expect(ids.length).toBeGreaterThan(0);
-    for (const id of ids) expect(id).toBeLessThan(target.info.nLayer);
-    expect(target.native.targetLayerIds().length).toBe(0);
+    for (const id of ids) expect(id).toBeLessThan(pair.target.info.nLayer);
+    expect(pair.target.native.targetLayerIds().length).toBe(0);
   });
 
   it("creates a draft context against the target context", () => {
-    const tctx = Context.create(target, { ctx: 256, threads: 1 });
+    const tctx = Context.create(pair.target, { ctx: 256, threads: 1 });
     try {
-      const dctx = Context.create(drafter, { ctx: 256, threads: 1, other: tctx });
+      const dctx = Context.create(pair.draft, { ctx: 256, threads: 1, other: tctx });
       expect(dctx.nCtx).toBe(256);
       dctx.free();
     } finally {

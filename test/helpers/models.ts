@@ -2,6 +2,8 @@
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { afterAll, beforeAll } from "vitest";
+import { Model } from "../../src/engine/model.js";
 import { makeModel } from "../../src/models/make-model.js";
 
 const dir = mkdtempSync(path.join(tmpdir(), "flint-test-models-"));
@@ -23,3 +25,18 @@ export function tinyDrafterPath(): Promise<string> {
 }
 
 export const testModelDir = dir;
+
+/** The tiny target and its dflash drafter, loaded on the CPU before a describe block's tests and
+ *  freed after them: `const pair = useTinyPair();` then `pair.target`, `pair.draft` inside tests. */
+export function useTinyPair(): { target: Model; draft: Model } {
+  const pair = {} as { target: Model; draft: Model };
+  beforeAll(async () => {
+    pair.target = Model.load(await tinyModelPath(), { gpuLayers: 0 });
+    pair.draft = Model.load(await tinyDrafterPath(), { gpuLayers: 0 });
+  });
+  afterAll(() => {
+    pair.draft?.free();
+    pair.target?.free();
+  });
+  return pair;
+}

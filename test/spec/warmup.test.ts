@@ -1,36 +1,27 @@
 // The load-time warm-up leaves nothing behind: the target's cache is empty, the drafter starts over,
 // and the first request's output and drafts are what a runtime without warm-up gives.
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { Context } from "../../src/engine/context.js";
 import { drain, generateText } from "../../src/engine/generate.js";
-import { Model } from "../../src/engine/model.js";
 import { DFlashDrafter } from "../../src/spec/dflash-drafter.js";
 import { generateSpeculative, type SpecResult } from "../../src/spec/generate-spec.js";
 import { loadRuntime } from "../../src/spec/runtime.js";
 import { warmUp } from "../../src/spec/warmup.js";
-import { tinyDrafterPath, tinyModelPath } from "../helpers/models.js";
+import { tinyDrafterPath, tinyModelPath, useTinyPair } from "../helpers/models.js";
 
 function spec(ctx: Context, drafter: DFlashDrafter, prompt: Int32Array): Promise<SpecResult> {
   return drain(generateSpeculative(ctx, drafter, prompt, { temperature: 0, maxTokens: 24, ignoreEog: true, budget: 4 }));
 }
 
 describe("warm-up", () => {
-  let target: Model, draft: Model;
-  beforeAll(async () => {
-    target = Model.load(await tinyModelPath(), { gpuLayers: 0 });
-    draft = Model.load(await tinyDrafterPath(), { gpuLayers: 0 });
-  });
-  afterAll(() => {
-    draft?.free();
-    target?.free();
-  });
+  const pair = useTinyPair();
 
   it("clears the target and resets the drafter; the next request is unchanged", async () => {
-    const prompt = target.vocab.tokenize("the quick brown fox");
-    const fresh = Context.create(target, { ctx: 256, threads: 1 });
-    const freshDrafter = new DFlashDrafter(fresh, draft, { topK: 1, threads: 1 });
-    const warmed = Context.create(target, { ctx: 256, threads: 1 });
-    const warmedDrafter = new DFlashDrafter(warmed, draft, { topK: 1, threads: 1 });
+    const prompt = pair.target.vocab.tokenize("the quick brown fox");
+    const fresh = Context.create(pair.target, { ctx: 256, threads: 1 });
+    const freshDrafter = new DFlashDrafter(fresh, pair.draft, { topK: 1, threads: 1 });
+    const warmed = Context.create(pair.target, { ctx: 256, threads: 1 });
+    const warmedDrafter = new DFlashDrafter(warmed, pair.draft, { topK: 1, threads: 1 });
     try {
       const ms = await warmUp(warmed, warmedDrafter);
       expect(ms).toBeGreaterThan(0);
@@ -56,9 +47,9 @@ describe("warm-up", () => {
     const n = 100; // 64 + 32 + 4
     const tokens = Int32Array.from({ length: n }, (_, i) => 10 + ((i * 31) % 200));
     const rows = Int32Array.from({ length: n }, (_, i) => i);
-    const ctx = Context.create(target, { ctx: 256, threads: 1 });
-    const a = new DFlashDrafter(ctx, draft, { topK: 4, threads: 1 });
-    const b = new DFlashDrafter(ctx, draft, { topK: 4, threads: 1 });
+    const ctx = Context.create(pair.target, { ctx: 256, threads: 1 });
+    const a = new DFlashDrafter(ctx, pair.draft, { topK: 4, threads: 1 });
+    const b = new DFlashDrafter(ctx, pair.draft, { topK: 4, threads: 1 });
     try {
       ctx.prefill(tokens);
       a.onCommit(tokens, 0, rows, n); // pending; propose() flushes it in chunks
