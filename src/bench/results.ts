@@ -110,6 +110,7 @@ export const SweepPointSchema = z.object({
   meanAcceptedLength: num,
   steps: z.number().int(),
   arSteps: z.number().int(),
+  /** drafts scored against plain tokens instead of verified (auto points' shadow probes) */
   shadowProbes: z.number().int().optional(),
   /** verify steps by drafted nodes verified (auto points: where the controller spent its steps) */
   verifiedByNodes: z.record(z.string(), z.number().int()).optional(),
