@@ -37,6 +37,7 @@ for (const file of process.argv.slice(2)) {
       file,
       gitCommit: r.gitCommit,
       drafter: auto.drafter + (auto.simulated ? " (simulated acceptance)" : ""),
+      controllerCarried: auto.controllerCarried ?? false,
       shape: auto.shape,
       autoTokPerSec: auto.tokensPerSecond,
       bestFixedTokPerSec: best,

@@ -16,7 +16,8 @@ import { checkPair } from "../models/pairing.js";
 import { DFlashDrafter } from "../spec/dflash-drafter.js";
 import { DraftModelDrafter } from "../spec/draft-model-drafter.js";
 import type { Drafter } from "../spec/drafter.js";
-import { generateSpeculative, type SpecStats } from "../spec/generate-spec.js";
+import type { SpecController } from "../spec/controller.js";
+import { createSpecController, generateSpeculative, type SpecStats } from "../spec/generate-spec.js";
 import { NgramDrafter } from "../spec/ngram-drafter.js";
 import { constantProfile } from "../spec/oracle.js";
 import { greedyExtender, OracleSpecDrafter } from "../spec/oracle-drafter.js";
@@ -42,6 +43,9 @@ export interface ModeDef {
   /** the context family (default: "tree" for tree shapes, else "main"); plain decoding on the tree
    *  context is the reference of the tree modes */
   family?: "main" | "tree";
+  /** budget "auto": one controller for every run of this mode (until resetControllers), as `flint
+   *  serve` keeps one across requests; otherwise a fresh one per run, as `flint run` */
+  carried?: boolean;
 }
 
 export interface HarnessOptions extends TargetFlags {
@@ -68,6 +72,8 @@ export class Harness {
   private readonly o: HarnessOptions;
   private contexts = new Map<string, Context>();
   private drafters = new Map<string, Drafter>();
+  /** the controllers of carried modes, by mode */
+  private controllers = new Map<string, SpecController>();
 
   private constructor(o: HarnessOptions, target: Model, draft: Model | undefined, draftKind: "dflash" | "draft-model" | undefined) {
     this.o = o;
@@ -188,11 +194,30 @@ export class Harness {
     }
     const drafter = this.drafterFor(m, reference);
     try {
-      const r = await drain(generateSpeculative(ctx, drafter, prompt, { ...base, budget: m.budget, shape: m.shape === "tree" ? "tree" : "chain" }));
+      const shape = m.shape === "tree" ? "tree" : "chain";
+      const r = await drain(generateSpeculative(ctx, drafter, prompt, { ...base, budget: m.budget, shape, controller: this.controllerFor(m, drafter, shape) }));
       return { tokens: r.tokens, decodeMs: r.decodeMs, promptMs: r.promptMs, split: r.split, spec: r.spec };
     } finally {
       if (m.drafter === "oracle") drafter.free();
     }
+  }
+
+  /** A carried mode's controller (made on first use); undefined: generateSpeculative makes its own. */
+  private controllerFor(m: ModeDef, drafter: Drafter, shape: "chain" | "tree"): SpecController | undefined {
+    if (!m.carried || m.budget !== "auto") return undefined;
+    let c = this.controllers.get(m.mode);
+    if (!c) this.controllers.set(m.mode, (c = createSpecController(drafter, shape)));
+    return c;
+  }
+
+  /** The controller a carried mode has used so far (undefined before its first run, or not carried). */
+  controllerOf(mode: string): SpecController | undefined {
+    return this.controllers.get(mode);
+  }
+
+  /** Forgets what the carried modes' controllers learned (after a warm-up). */
+  resetControllers(): void {
+    this.controllers.clear();
   }
 
   /**

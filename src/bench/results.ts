@@ -122,6 +122,8 @@ export const SweepPointSchema = z.object({
   verifyRows: numOrNull,
   draftMsPerStep: numOrNull,
   simulated: z.boolean().optional(),
+  /** auto points: one controller for all the prompts (as flint serve keeps one across requests) */
+  controllerCarried: z.boolean().optional(),
 });
 export type SweepPoint = z.infer<typeof SweepPointSchema>;
 

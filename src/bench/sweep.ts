@@ -37,6 +37,11 @@ export function sweepModes(h: Harness, o: Pick<SweepOptions, "treeK" | "chainBud
     // the oracle's auto point shows whether the controller finds the budget the fixed points say is
     // best when drafts are good (simulated acceptance)
     if (auto) modes.push({ mode: `${drafter}-chain-auto`, label: `${drafter} chain auto${simulated ? " (simulated)" : ""}`, drafter, shape: "chain", budget: "auto", treeK: 1, simulated, oracleAl });
+    // and with one controller across the prompts, as flint serve keeps it across requests: only the
+    // first prompt pays for learning the costs and acceptance from nothing
+    if (auto) {
+      modes.push({ mode: `${drafter}-chain-auto-carried`, label: `${drafter} chain auto, one controller${simulated ? " (simulated)" : ""}`, drafter, shape: "chain", budget: "auto", treeK: 1, simulated, oracleAl, carried: true });
+    }
   };
   if (h.draftKind === "dflash") {
     chain("dflash", h.dflashDepth(), o.chainBudgets ?? DEFAULT_CHAIN_BUDGETS);
@@ -97,6 +102,8 @@ export async function runSweep(h: Harness, o: SweepOptions): Promise<{ section: 
     const p = o.prompts[0];
     const ref = (await h.run(modes[0], p.tokens, 8 + 16)).tokens;
     for (const m of modes) await h.run(m, p.tokens, Math.min(8, o.tokens), [...p.tokens, ...ref]);
+    // the carried controllers start the measured prompts knowing nothing, as a server's first request
+    h.resetControllers();
   }
   o.progress.start("sweep", o.prompts.length * modes.length);
   for (const p of o.prompts) {
@@ -136,6 +143,7 @@ export async function runSweep(h: Harness, o: SweepOptions): Promise<{ section: 
       arSteps: a.arSteps,
       shadowProbes: a.shadowProbes,
       ...(m.budget === "auto" ? { verifiedByNodes: a.verifiedByNodes, shapeChanges: a.shapeChanges } : {}),
+      ...(m.carried ? { controllerCarried: true } : {}),
       // auto points mix plain steps in; their verify time per drafting step is not separable from the
       // stats, so it is left out
       verifyMsPerStep: m.shape === "ar" ? round(arStepMs, 4) : fixed && spec > 0 ? round(verifyMs(m, a) / spec, 4) : null,

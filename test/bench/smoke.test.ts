@@ -65,7 +65,9 @@ describe("flint bench --suite smoke", () => {
   it("sweep: fixed chain and tree budgets, auto, and a best choice among the measured fixed points", () => {
     const s = results.sweep!;
     const budgets = (drafter: string, shape: string) => s.points.filter((p) => p.drafter === drafter && p.shape === shape).map((p) => p.budget);
-    expect(budgets("dflash", "chain")).toEqual([1, 4, 15, "auto"]);
+    // auto twice: a fresh controller per prompt, and one carried across the prompts (controllerCarried)
+    expect(budgets("dflash", "chain")).toEqual([1, 4, 15, "auto", "auto"]);
+    expect(s.points.filter((p) => p.controllerCarried).map((p) => p.drafter)).toEqual(["dflash", "ngram", "oracle"]);
     expect(budgets("dflash", "tree")).toEqual([4, 16, "auto"]);
     expect(Object.keys(s.verifyMsByRows).map(Number).sort((a, b) => a - b)).toEqual([1, 2, 5, 16]);
     expect(Object.keys(s.treeVerifyMsByRows).map(Number).sort((a, b) => a - b)).toEqual([5, 17]);

@@ -10,7 +10,7 @@ import { generateText } from "../../src/engine/generate.js";
 import { runDecodeSuite, encodePrompts } from "../../src/bench/decode.js";
 import { benchProgress } from "../../src/bench/progress.js";
 import { loadPrompts } from "../../src/bench/prompts.js";
-import { tinyModelPath } from "../helpers/models.js";
+import { tinyDrafterPath, tinyModelPath } from "../helpers/models.js";
 
 const dir = mkdtempSync(path.join(tmpdir(), "flint-bench-suites-"));
 
@@ -28,6 +28,29 @@ describe("bench suites", () => {
     expect(dm.equality.mismatches).toBe(0);
     expect(results.baseline).toBeUndefined();
     await expect(runBench({ suite: "decode", model: t, prompts: "chat", limit: 1, tokens: 4, modes: ["ddtree"], gpuLayers: 0, threads: 1, out: path.join(dir, "x"), quiet: true, env: {} })).rejects.toThrow(/unknown or unavailable decode modes: ddtree/);
+  });
+
+  it("a carried auto mode keeps one controller across runs (as flint serve across requests) until resetControllers", async () => {
+    const h = await Harness.open({ modelPath: await tinyModelPath(), draftPath: await tinyDrafterPath(), gpuLayers: 0, threads: 1, flashAttn: "auto", sampling: "host" });
+    try {
+      const prompt = h.target.vocab.tokenize("def add(a, b):");
+      const carried = { mode: "dflash-chain-auto-carried", label: "", drafter: "dflash", shape: "chain", budget: "auto", treeK: 1, simulated: false, carried: true } as const;
+      const fresh = { ...carried, mode: "dflash-chain-auto", carried: false };
+      await h.run(fresh, prompt, 12);
+      expect(h.controllerOf(fresh.mode)).toBeUndefined();
+      await h.run(carried, prompt, 12);
+      const c = h.controllerOf(carried.mode)!;
+      // random drafts: most steps are plain, each one a plain-step cost observation
+      const seen = c.tAr.count;
+      expect(seen).toBeGreaterThan(0);
+      await h.run(carried, prompt, 12);
+      expect(h.controllerOf(carried.mode)).toBe(c);
+      expect(c.tAr.count).toBeGreaterThan(seen);
+      h.resetControllers();
+      expect(h.controllerOf(carried.mode)).toBeUndefined();
+    } finally {
+      h.free();
+    }
   });
 
   it("--baseline llama without LLAMA_BIN_DIR records why it did not run", async () => {
