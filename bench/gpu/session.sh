@@ -12,7 +12,8 @@
 #   auto-repeat  bench/gpu/auto-repeat.mjs    (issue 7: plain vs --spec auto repeated in one process, with and without warm-up)
 #   spec-trained bench/gpu/spec.sh SET=trained on $TRAINED/code29m-* (issue 7: real acceptance)
 #   plain-step-trained, auto-repeat-trained  the same two scripts on that pair (512 tokens)
-#   sweep-trained  flint bench --suite sweep on that pair (real acceptance: chains 1..15, DDTrees, auto)
+#   sweep-trained  flint bench --suite sweep on that pair (real acceptance: chains 1..15, DDTrees, auto;
+#                SWEEP_LIMIT prompts of each set, default 1)
 #   serve        bench/gpu/serve.sh           (issue 3: flint serve vs llama-server)
 #   pflash       bench/gpu/pflash.sh          (issue 4: TTFT 16K..128K)
 #   pflash-window  the same with the scorer's prefill windowed to 4096 positions
@@ -80,7 +81,7 @@ for st in $STAGES; do
       mkdir -p "$R/auto-repeat-trained"
       $TO node bench/gpu/auto-repeat.mjs "$TRAINED/code29m-q8_0.gguf" "$TRAINED/code29m-dflash-3l.gguf" 512 ${AR_ROUNDS:-3} > "$R/auto-repeat-trained/warmup.json" ;;
     spec-trained) OUT="$R/spec-trained" SET=trained T="$TRAINED/code29m-q8_0.gguf" D="$TRAINED/code29m-dflash-3l.gguf" N=512 $TO bash bench/gpu/spec.sh ;;
-    sweep-trained) $TO node dist/cli.js bench --suite sweep --model "$TRAINED/code29m-q8_0.gguf" --draft "$TRAINED/code29m-dflash-3l.gguf" --limit 1 -n 256 \
+    sweep-trained) $TO node dist/cli.js bench --suite sweep --model "$TRAINED/code29m-q8_0.gguf" --draft "$TRAINED/code29m-dflash-3l.gguf" --limit ${SWEEP_LIMIT:-1} -n 256 \
         --chain-budgets 1,2,4,8,15 --tree-budgets 16,64 --baseline llama --out "$R/sweep-trained" ;;
     serve) OUT="$R/serve" $TO bash bench/gpu/serve.sh ;;
     pflash) OUT="$R/pflash" $TO bash bench/gpu/pflash.sh ;;
