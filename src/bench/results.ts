@@ -124,6 +124,10 @@ export const SweepPointSchema = z.object({
   simulated: z.boolean().optional(),
   /** auto points: one controller for all the prompts (as flint serve keeps one across requests) */
   controllerCarried: z.boolean().optional(),
+  /** auto points: the controller's estimates when the last prompt ended (SpecStats.controller) */
+  controller: z
+    .object({ arMs: num, draftMs: num, catchUpDraftMs: num, verifyMsByRows: z.record(z.string(), num), acceptance: z.array(num), proposalReach: z.array(num) })
+    .optional(),
 });
 export type SweepPoint = z.infer<typeof SweepPointSchema>;
 

@@ -1,5 +1,6 @@
 // Aggregation of many greedy generations of one mode into the numbers a report shows.
 import type { RunResult } from "./harness.js";
+import type { SpecStats } from "../spec/generate-spec.js";
 import type { Equality, TimeSplit } from "./results.js";
 
 export class ModeAccumulator {
@@ -17,6 +18,8 @@ export class ModeAccumulator {
   verifiedByNodes: Record<string, number> = {};
   /** target forwards whose row count changed (SpecStats.shapeChanges), over all runs */
   shapeChanges = 0;
+  /** the controller's estimates at the end of the last run (budget "auto") */
+  controller?: SpecStats["controller"];
   acceptedPerDepth: number[] = [];
   time: TimeSplit = { draft: 0, verify: 0, bookkeeping: 0, sampling: 0, other: 0 };
   equality: Equality = { compared: 0, equal: 0, nearTies: 0, mismatches: 0 };
@@ -34,6 +37,7 @@ export class ModeAccumulator {
       this.shadowProbes += s.shadowProbes;
       this.relayouts += s.relayouts;
       this.shapeChanges += s.shapeChanges;
+      if (s.controller) this.controller = s.controller;
       for (const [n, c] of Object.entries(s.verifiedByNodes)) this.verifiedByNodes[n] = (this.verifiedByNodes[n] ?? 0) + c;
       s.acceptedPerDepth.forEach((v, d) => (this.acceptedPerDepth[d] = (this.acceptedPerDepth[d] ?? 0) + v));
       for (const k of Object.keys(this.time) as (keyof TimeSplit)[]) this.time[k] += s.timeMs[k];

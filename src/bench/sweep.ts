@@ -23,12 +23,15 @@ export interface SweepOptions {
   oracleAl?: number;
   /** include the adaptive controller points (default true) */
   auto?: boolean;
+  /** with auto: also the chain points with one controller across the prompts (default true) */
+  carried?: boolean;
   progress: BenchProgress;
 }
 
 /** The sweep's modes for this pair. */
-export function sweepModes(h: Harness, o: Pick<SweepOptions, "treeK" | "chainBudgets" | "treeBudgets" | "ngram" | "oracleAl" | "auto">): ModeDef[] {
+export function sweepModes(h: Harness, o: Pick<SweepOptions, "treeK" | "chainBudgets" | "treeBudgets" | "ngram" | "oracleAl" | "auto" | "carried">): ModeDef[] {
   const auto = o.auto ?? true;
+  const carried = auto && (o.carried ?? true);
   const modes: ModeDef[] = [{ mode: "ar", label: "plain (AR)", drafter: "none", shape: "ar", budget: 0, treeK: 1, simulated: false }];
   const chain = (drafter: ModeDef["drafter"], depth: number, budgets: readonly number[], simulated = false, oracleAl?: number) => {
     for (const b of budgets.filter((x) => x >= 1 && x <= depth)) {
@@ -39,7 +42,7 @@ export function sweepModes(h: Harness, o: Pick<SweepOptions, "treeK" | "chainBud
     if (auto) modes.push({ mode: `${drafter}-chain-auto`, label: `${drafter} chain auto${simulated ? " (simulated)" : ""}`, drafter, shape: "chain", budget: "auto", treeK: 1, simulated, oracleAl });
     // and with one controller across the prompts, as flint serve keeps it across requests: only the
     // first prompt pays for learning the costs and acceptance from nothing
-    if (auto) {
+    if (carried) {
       modes.push({ mode: `${drafter}-chain-auto-carried`, label: `${drafter} chain auto, one controller${simulated ? " (simulated)" : ""}`, drafter, shape: "chain", budget: "auto", treeK: 1, simulated, oracleAl, carried: true });
     }
   };
@@ -144,6 +147,7 @@ export async function runSweep(h: Harness, o: SweepOptions): Promise<{ section: 
       shadowProbes: a.shadowProbes,
       ...(m.budget === "auto" ? { verifiedByNodes: a.verifiedByNodes, shapeChanges: a.shapeChanges } : {}),
       ...(m.carried ? { controllerCarried: true } : {}),
+      ...(m.budget === "auto" && a.controller ? { controller: a.controller } : {}),
       // auto points mix plain steps in; their verify time per drafting step is not separable from the
       // stats, so it is left out
       verifyMsPerStep: m.shape === "ar" ? round(arStepMs, 4) : fixed && spec > 0 ? round(verifyMs(m, a) / spec, 4) : null,

@@ -101,6 +101,8 @@ export interface ControllerSnapshot {
   verifyMsByRows: Record<string, number>;
   /** conditional acceptance per depth, priors included */
   acceptance: number[];
+  /** chains: P(a proposal reaches depth d | it reached d - 1), per depth (1 for fixed-length drafters) */
+  proposalReach: number[];
 }
 
 export class SpecController {
@@ -138,6 +140,10 @@ export class SpecController {
   // Per depth d (index d - 1): EW trials and successes of the conditional acceptance...
   private readonly accW: Float64Array;
   private readonly accX: Float64Array;
+  // ...EW trials and successes of "the proposal reaches depth d", given it reached d - 1 and d was
+  // asked for (chains: a drafter may propose fewer tokens than asked, the n-gram drafter often does)...
+  private readonly lenW: Float64Array;
+  private readonly lenX: Float64Array;
   // ...and EW observed vs drafter-predicted reach, for the tree calibration
   private readonly calObs: Float64Array;
   private readonly calPred: Float64Array;
@@ -146,6 +152,7 @@ export class SpecController {
   private readonly massCount: Int32Array;
   // scratch
   private readonly pHat: Float64Array;
+  private readonly qHat: Float64Array;
   private readonly logBudgets: Float64Array;
   /** plain steps the last AR decision still holds for, and the probe gap worked out with it */
   private arHold = 0;
@@ -195,11 +202,14 @@ export class SpecController {
     const D = this.maxDepth;
     this.accW = new Float64Array(D);
     this.accX = new Float64Array(D);
+    this.lenW = new Float64Array(D);
+    this.lenX = new Float64Array(D);
     this.calObs = new Float64Array(D);
     this.calPred = new Float64Array(D);
     this.massMean = new Float64Array(budgets.length * D);
     this.massCount = new Int32Array(budgets.length);
     this.pHat = new Float64Array(D);
+    this.qHat = new Float64Array(D);
     this.logBudgets = Float64Array.from(budgets, Math.log);
     this.cHat = new Float64Array(D);
     this.mass = new Float64Array(D);
@@ -222,6 +232,23 @@ export class SpecController {
   draftMs(): number {
     if (this.tDraft.known) return this.tDraft.value;
     return this.tCatchUpDraft.known ? CATCH_UP_SHARE * this.tCatchUpDraft.value : 0;
+  }
+
+  /** A chain proposal (verified or a shadow's) of `got` tokens where `asked` were asked for: how
+   *  long the drafter's proposals are, so that a budget's expected accepted tokens and verify rows
+   *  count only the tokens it will actually propose (a fixed-length drafter always proposes all). */
+  observeProposalLength(asked: number, got: number): void {
+    const D = Math.min(this.maxDepth, asked);
+    if (D < 1) return;
+    const keep = 1 - this.alpha;
+    for (let d = 0; d < this.maxDepth; d++) {
+      this.lenW[d] *= keep;
+      this.lenX[d] *= keep;
+    }
+    for (let d = 0; d < D && d <= got; d++) {
+      this.lenW[d] += 1;
+      if (d < got) this.lenX[d] += 1;
+    }
   }
 
   /** wall time of one verify step over `rows` rows (nodes + root), its bookkeeping included, ms */
@@ -302,7 +329,8 @@ export class SpecController {
     if (!this.tAr.known) return NaN;
     if (b === AR) return 1 / this.tAr.value;
     const tDraft = tree ? 0 : this.draftMs(); // after drafting, it is sunk
-    const nodes = tree ? Math.min(b, tree.size) : b;
+    // rows of a verify: integral (the verify-cost buckets are by exact row count)
+    const nodes = tree ? Math.min(b, tree.size) : Math.round(this.expectedNodes(b));
     return (this.expectedAccepted(b, tree) + 1) / (tDraft + this.tVerify(nodes + 1));
   }
 
@@ -341,6 +369,7 @@ export class SpecController {
       catchUpDraftMs: r(this.tCatchUpDraft.value),
       verifyMsByRows: this.verifyCost.measured(r),
       acceptance: Array.from(this.pHat, r),
+      proposalReach: (this.fillQHat(), Array.from(this.qHat, r)),
     };
   }
 
@@ -527,10 +556,35 @@ export class SpecController {
 
   private chainExpectation(depth: number): number {
     this.fillPHat();
+    this.fillQHat();
     let reach = 1;
     let sum = 0;
     for (let d = 0; d < depth; d++) {
-      reach *= this.pHat[d];
+      reach *= this.pHat[d] * this.qHat[d];
+      sum += reach;
+    }
+    return sum;
+  }
+
+  /** P(a chain proposal reaches depth d | it reached d - 1 and d was asked for), shrunk towards
+   *  depth d - 1's, from 1 (prior: proposals are as long as asked) */
+  private fillQHat(): void {
+    const w0 = this.priorWeight;
+    let prev = 1;
+    for (let d = 0; d < this.maxDepth; d++) {
+      prev = (this.lenX[d] + w0 * prev) / (this.lenW[d] + w0);
+      this.qHat[d] = prev;
+    }
+  }
+
+  /** expected drafted nodes of a chain proposal asked for b (b itself unless proposals run short) */
+  expectedNodes(b: number): number {
+    if (this.shape !== "chain") return b;
+    this.fillQHat();
+    let reach = 1;
+    let sum = 0;
+    for (let d = 0; d < Math.min(b, this.maxDepth); d++) {
+      reach *= this.qHat[d];
       sum += reach;
     }
     return sum;

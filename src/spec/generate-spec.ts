@@ -214,6 +214,7 @@ export async function* generateSpeculative(target: Context, drafter: Drafter, pr
     time.draft += ms;
     controller!.observeDraft(ms - (simulatedNow() - sim), false);
     const tree = builder.buildFrom(proposal, Math.min(controller!.shadowDepth, budget));
+    if (proposal.k === 1) controller!.observeProposalLength(Math.min(controller!.shadowDepth, budget, Math.max(1, target.nCtx - 1 - at)), tree.size);
     controller!.observeProposal(tree);
     shadow.start(tree);
     shadowProbes++;
@@ -330,6 +331,7 @@ export async function* generateSpeculative(target: Context, drafter: Drafter, pr
       // a chain is the tree of a one-candidate proposal; more candidates make a DDTree
       const tree = proposal ? builder.buildFrom(proposal, Math.min(stepBudget, budget)) : builder.buildChain(EMPTY, 0);
       while (tree.size > 0 && tree.maxDepth > room) tree.truncate(tree.size - 1);
+      if (controller && proposal && proposal.k === 1) controller.observeProposalLength(Math.min(stepBudget, budget, room), tree.size);
       if ((proposal?.k ?? 1) > 1 && !treeMode) {
         // llama.cpp's CPU flash attention gives wrong logits on larger tree batches (budget 64 on the
         // trained pair: a token off by a top-2 gap of 0.03) even with the cache kept in order, while

@@ -68,6 +68,7 @@ describe("flint bench --suite smoke", () => {
     // auto twice: a fresh controller per prompt, and one carried across the prompts (controllerCarried)
     expect(budgets("dflash", "chain")).toEqual([1, 4, 15, "auto", "auto"]);
     expect(s.points.filter((p) => p.controllerCarried).map((p) => p.drafter)).toEqual(["dflash", "ngram", "oracle"]);
+    for (const p of s.points.filter((x) => x.budget === "auto")) expect(p.controller?.acceptance.length).toBeGreaterThan(0);
     expect(budgets("dflash", "tree")).toEqual([4, 16, "auto"]);
     expect(Object.keys(s.verifyMsByRows).map(Number).sort((a, b) => a - b)).toEqual([1, 2, 5, 16]);
     expect(Object.keys(s.treeVerifyMsByRows).map(Number).sort((a, b) => a - b)).toEqual([5, 17]);

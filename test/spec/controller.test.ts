@@ -313,6 +313,27 @@ describe("SpecController (chain, simulated costs)", () => {
     expect(c.tVerify(16)).toBeCloseTo(20, 6);
   });
 
+  it("short proposals (an n-gram drafter's): a budget's expected accepted tokens and rows count only what is proposed", () => {
+    const c = new SpecController({ budgets: [2, 4, 8], maxDepth: 8 });
+    const b = new DDTreeBuilder(8);
+    const path = Int32Array.from({ length: 8 }, (_, i) => i);
+    // asked for 8, the drafter proposes 3 tokens, all accepted, every time
+    for (let i = 0; i < 40; i++) {
+      c.observeProposalLength(8, 3);
+      c.observeAcceptance(b.buildChain(new Int32Array(8), 3), 3, path);
+    }
+    // without the proposal lengths, depths 4..8 (never offered) would borrow depth 3's acceptance
+    // (1) and budget 8 would expect ~7 accepted tokens over 9 rows
+    expect(c.expectedAccepted(8)).toBeGreaterThan(2.7);
+    expect(c.expectedAccepted(8)).toBeLessThan(3.5);
+    expect(c.expectedNodes(8)).toBeLessThan(3.5);
+    expect(c.expectedNodes(2)).toBeCloseTo(2, 6);
+    // a fixed-length drafter proposes what is asked: nothing changes
+    const f = new SpecController({ budgets: [2, 4, 8], maxDepth: 8 });
+    for (let i = 0; i < 10; i++) f.observeProposalLength(8, 8);
+    expect(f.expectedNodes(8)).toBeCloseTo(8, 6);
+  });
+
   it("chain expectation: sum over k of prod of conditional acceptances", () => {
     const c = new SpecController({ budgets: [4], priorWeight: 1e-9, alpha: 1 });
     const b = new DDTreeBuilder(4);
