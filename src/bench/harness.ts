@@ -154,12 +154,7 @@ export class Harness {
       rsSeq: this.recurrent && family !== "tree" ? 16 : undefined,
       ...(family === "tree"
         ? { kvUnified: true, flashAttn: "off" as const }
-        : {
-            flashAttn: o.flashAttn,
-            deviceGreedy: family === "main" && (o.sampling === "device" || (o.sampling === "auto" && this.onGpu)),
-            // as flint run: chain verifies keep their row count on a GPU (ContextOptions.padVerify)
-            padVerify: family === "main" && this.onGpu && !this.recurrent,
-          }),
+        : { flashAttn: o.flashAttn, deviceGreedy: family === "main" && (o.sampling === "device" || (o.sampling === "auto" && this.onGpu)) }),
     });
     this.contexts.set(family, c);
     return c;

@@ -33,10 +33,6 @@ export interface ContextOptions {
   /** the device ranks each output row's top k tokens (read with sampledTopK); logits() is then empty.
    *  For drafters whose proposals need k candidates per position (DDTree) on a GPU. */
   deviceTopK?: number;
-  /** speculative chain verifies keep their row count: a proposal shorter than the step's budget is
-   *  padded with rows that are never accepted. For backends that capture a graph per shape (CUDA):
-   *  every change of a forward's row count runs uncaptured and captures again. */
-  padVerify?: boolean;
 }
 
 const NO_LOGITS = new Float32Array(0);
@@ -56,14 +52,11 @@ export class Context {
   readonly deviceGreedy: boolean;
   /** the flash attention mode the context was made with */
   readonly flashAttn: "auto" | "on" | "off";
-  /** see ContextOptions.padVerify */
-  readonly padVerify: boolean;
   private freed = false;
 
-  private constructor(model: Model, native: NativeContext, seqMax: number, flashAttn: "auto" | "on" | "off", padVerify: boolean) {
+  private constructor(model: Model, native: NativeContext, seqMax: number, flashAttn: "auto" | "on" | "off") {
     this.model = model;
     this.flashAttn = flashAttn;
-    this.padVerify = padVerify;
     this.native = native;
     this.deviceGreedy = native.hasDeviceGreedy;
     this.nCtx = native.nCtx;
@@ -105,7 +98,7 @@ export class Context {
       deviceGreedySeqs: o.deviceGreedy || o.deviceTopK ? seqMax : 0,
       deviceTopK: o.deviceTopK,
     });
-    return new Context(model, native, seqMax, o.flashAttn ?? "auto", o.padVerify ?? false);
+    return new Context(model, native, seqMax, o.flashAttn ?? "auto");
   }
 
   /** Runs the context's batch (or another); throws a clear error when it does not fit. */

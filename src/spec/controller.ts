@@ -121,10 +121,6 @@ export class SpecController {
   readonly priorWeight: number;
   readonly priorVerifySlope: number;
 
-  /** chain verifies are padded to the budget's rows (generate-spec's padVerify): a budget costs its
-   *  full verify however short the proposal */
-  paddedVerify = false;
-
   readonly tAr: Ewma;
   /** a draft made right after a verified step (the drafter catches up on that step's rows only) */
   readonly tDraft: Ewma;
@@ -334,7 +330,7 @@ export class SpecController {
     if (b === AR) return 1 / this.tAr.value;
     const tDraft = tree ? 0 : this.draftMs(); // after drafting, it is sunk
     // rows of a verify: integral (the verify-cost buckets are by exact row count)
-    const nodes = tree ? Math.min(b, tree.size) : this.paddedVerify ? b : Math.round(this.expectedNodes(b));
+    const nodes = tree ? Math.min(b, tree.size) : Math.round(this.expectedNodes(b));
     return (this.expectedAccepted(b, tree) + 1) / (tDraft + this.tVerify(nodes + 1));
   }
 

@@ -45,9 +45,6 @@ export interface SpecOptions extends GenerateOptions {
   /** with budget "auto": the controller to use and keep learning in (made by createSpecController
    *  for the same drafter and shape); default a fresh one for this request */
   controller?: SpecController;
-  /** chain verifies keep the step's budget + 1 rows, a short proposal padded with rows that are never
-   *  accepted (default: the target context's padVerify, set on GPUs; never with recurrent layers) */
-  padVerify?: boolean;
 }
 
 export interface SpecStats {
@@ -107,9 +104,6 @@ export async function* generateSpeculative(target: Context, drafter: Drafter, pr
     throw new UserError(`${target.model.info.architecture} has recurrent layers: a chain of ${Math.min(budget, drafter.maxDepth)} needs a context with at least that many rollback snapshots (rsSeq)`);
   }
   const out = new TokenEmitter(target.model.vocab, { ...opts, maxTokens });
-  // (padded rows would run through a recurrent state, which keeps no per-row rollback for them)
-  const pad = (opts.padVerify ?? target.padVerify) && !recurrent;
-  if (controller) controller.paddedVerify = pad;
   // greedy verify on the device: each row's argmax is read, no logits are copied back
   const onDevice = target.deviceGreedy;
   const nv = target.nVocab;
@@ -360,18 +354,11 @@ export async function* generateSpeculative(target: Context, drafter: Drafter, pr
         batchRowOf[r] = k;
         vb.addSeqRange(plan.token[r], plan.pos[r], plan.seqIds, plan.seqStart[r], plan.seqCount(r), true);
       }
-      // a short chain proposal keeps the budget's row count (padVerify): the padding sits at the
-      // positions after the chain, which no chain row attends to; the commit drops its cells with the
-      // rejected ones, and the walk never reads its rows
-      let nRows = plan.nRows;
-      if (pad && proposal && proposal.k === 1) {
-        for (const padTo = Math.min(stepBudget, budget, room) + 1; nRows < padTo; nRows++) vb.add(last, pos + nRows, planner.committedSeq, true);
-      }
       const t2 = performance.now();
       time.bookkeeping += t2 - t1;
-      forward(nRows);
+      forward(plan.nRows);
       if (controller && proposal) {
-        verifyRows = nRows;
+        verifyRows = plan.nRows;
         verifyStart = ts;
         verifyDraftMs = t1 - ts;
       }
@@ -422,7 +409,7 @@ export async function* generateSpeculative(target: Context, drafter: Drafter, pr
         offChain ||= plan.primarySeq(r) !== plan.committedSeq;
       }
       // the drafter reads the verify's layer inputs, so it goes before any re-decode below
-      drafter.onCommit(committedTokens.subarray(0, accepted + 1), pos, committedRows, nRows);
+      drafter.onCommit(committedTokens.subarray(0, accepted + 1), pos, committedRows, plan.nRows);
       plan.commit(acceptor.path, accepted, tree).run(mem);
       openPlan = undefined;
       if (offChain) {

@@ -102,8 +102,6 @@ export async function loadRuntime(o: RuntimeOptions): Promise<Runtime> {
       ctx: o.ctx,
       rsSeq: recurrent && kind !== "none" ? 16 : undefined,
       deviceGreedy: !tree && o.greedyOnly && (o.sampling === "device" || (o.sampling === "auto" && onGpu)),
-      // a GPU keeps its captured graph when chain verifies keep their row count
-      padVerify: onGpu && !tree && !recurrent,
       // trees keep one sequence per branch in one cache, verified without flash attention
       kvUnified: tree ? true : undefined,
       threads: o.threads,
