@@ -26,6 +26,7 @@
 // matters.
 
 import type { DDTree } from "./ddtree.js";
+import { ProposalLengthModel } from "./proposal-length.js";
 import { Ewma, VerifyCostModel } from "./verify-cost.js";
 
 /** choose() result meaning "no speculation: plain autoregressive step" */
@@ -140,10 +141,8 @@ export class SpecController {
   // Per depth d (index d - 1): EW trials and successes of the conditional acceptance...
   private readonly accW: Float64Array;
   private readonly accX: Float64Array;
-  // ...EW trials and successes of "the proposal reaches depth d", given it reached d - 1 and d was
-  // asked for (chains: a drafter may propose fewer tokens than asked, the n-gram drafter often does)...
-  private readonly lenW: Float64Array;
-  private readonly lenX: Float64Array;
+  // ...how long chain proposals are...
+  private readonly proposalLength: ProposalLengthModel;
   // ...and EW observed vs drafter-predicted reach, for the tree calibration
   private readonly calObs: Float64Array;
   private readonly calPred: Float64Array;
@@ -152,7 +151,6 @@ export class SpecController {
   private readonly massCount: Int32Array;
   // scratch
   private readonly pHat: Float64Array;
-  private readonly qHat: Float64Array;
   private readonly logBudgets: Float64Array;
   /** plain steps the last AR decision still holds for, and the probe gap worked out with it */
   private arHold = 0;
@@ -202,14 +200,12 @@ export class SpecController {
     const D = this.maxDepth;
     this.accW = new Float64Array(D);
     this.accX = new Float64Array(D);
-    this.lenW = new Float64Array(D);
-    this.lenX = new Float64Array(D);
+    this.proposalLength = new ProposalLengthModel(D, this.alpha, this.priorWeight);
     this.calObs = new Float64Array(D);
     this.calPred = new Float64Array(D);
     this.massMean = new Float64Array(budgets.length * D);
     this.massCount = new Int32Array(budgets.length);
     this.pHat = new Float64Array(D);
-    this.qHat = new Float64Array(D);
     this.logBudgets = Float64Array.from(budgets, Math.log);
     this.cHat = new Float64Array(D);
     this.mass = new Float64Array(D);
@@ -238,17 +234,7 @@ export class SpecController {
    *  long the drafter's proposals are, so that a budget's expected accepted tokens and verify rows
    *  count only the tokens it will actually propose (a fixed-length drafter always proposes all). */
   observeProposalLength(asked: number, got: number): void {
-    const D = Math.min(this.maxDepth, asked);
-    if (D < 1) return;
-    const keep = 1 - this.alpha;
-    for (let d = 0; d < this.maxDepth; d++) {
-      this.lenW[d] *= keep;
-      this.lenX[d] *= keep;
-    }
-    for (let d = 0; d < D && d <= got; d++) {
-      this.lenW[d] += 1;
-      if (d < got) this.lenX[d] += 1;
-    }
+    this.proposalLength.observe(asked, got);
   }
 
   /** wall time of one verify step over `rows` rows (nodes + root), its bookkeeping included, ms */
@@ -369,7 +355,7 @@ export class SpecController {
       catchUpDraftMs: r(this.tCatchUpDraft.value),
       verifyMsByRows: this.verifyCost.measured(r),
       acceptance: Array.from(this.pHat, r),
-      proposalReach: (this.fillQHat(), Array.from(this.qHat, r)),
+      proposalReach: Array.from(this.proposalLength.reach(), r),
     };
   }
 
@@ -556,38 +542,19 @@ export class SpecController {
 
   private chainExpectation(depth: number): number {
     this.fillPHat();
-    this.fillQHat();
+    const q = this.proposalLength.reach();
     let reach = 1;
     let sum = 0;
     for (let d = 0; d < depth; d++) {
-      reach *= this.pHat[d] * this.qHat[d];
+      reach *= this.pHat[d] * q[d];
       sum += reach;
     }
     return sum;
-  }
-
-  /** P(a chain proposal reaches depth d | it reached d - 1 and d was asked for), shrunk towards
-   *  depth d - 1's, from 1 (prior: proposals are as long as asked) */
-  private fillQHat(): void {
-    const w0 = this.priorWeight;
-    let prev = 1;
-    for (let d = 0; d < this.maxDepth; d++) {
-      prev = (this.lenX[d] + w0 * prev) / (this.lenW[d] + w0);
-      this.qHat[d] = prev;
-    }
   }
 
   /** expected drafted nodes of a chain proposal asked for b (b itself unless proposals run short) */
   expectedNodes(b: number): number {
-    if (this.shape !== "chain") return b;
-    this.fillQHat();
-    let reach = 1;
-    let sum = 0;
-    for (let d = 0; d < Math.min(b, this.maxDepth); d++) {
-      reach *= this.qHat[d];
-      sum += reach;
-    }
-    return sum;
+    return this.shape === "chain" ? this.proposalLength.expectedNodes(b) : b;
   }
 
   /** sum_d r_d with r_d = min(r_{d-1}, c_d * mass_d): calibrated reach, never growing with depth */
