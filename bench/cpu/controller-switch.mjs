@@ -90,8 +90,7 @@ function request(prof, accept, opts, penalty, seed) {
       continue;
     }
     const t = prof.verify(b + 1) + forward(b + 1);
-    // a forward is cold (the first two at a new shape) exactly when it carries part of the penalty
-    c.observeVerify(b + 1, t, age < 2);
+    c.observeVerify(b + 1, t);
     // all b accepted: the bonus token says whether the draft's next token would have been too (as
     // generate-spec.ts observes it)
     if (k === b && b < 15) c.observeAcceptance(builder.buildChain(ids, b + 1), rnd() < accept[b] ? b + 1 : b, path);

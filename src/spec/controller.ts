@@ -22,9 +22,8 @@
 // stays under maxProbeOverhead of the plain decoding time (a GPU drafts in about one step, so every
 // ~100 steps; a CPU drafting a 16-token block may take ten steps' time, so every ~1000), sooner near
 // a tie; a shadow accepted whole is followed at once by one twice as deep. When speculating, a
-// neighbouring budget is tried every exploreEvery steps, three steps in a row, so the verify cost
-// curve is measured where it matters and warm: a verify at a new row count is rated at its cold cost
-// only until a warm one comes (on ggml-cuda it runs uncaptured or captures the graph).
+// neighbouring budget is tried every exploreEvery steps so the verify cost curve is measured where it
+// matters.
 
 import type { DDTree } from "./ddtree.js";
 import { ProposalLengthModel } from "./proposal-length.js";
@@ -91,9 +90,6 @@ const EVIDENCE_GATE = 4;
  *  tie: probes come sooner, down to MIN_GAP_SCALE of the usual gap. */
 const NEAR_TIE = 0.2;
 const MIN_GAP_SCALE = 0.125;
-/** Speculative steps a neighbouring budget is tried for: on ggml-cuda the first two forwards at a new
- *  row count run without the captured graph or capture it, so the third is the first warm one. */
-const EXPLORE_STEPS = 3;
 /** What a controller has learned (SpecStats.controller): estimates, ms and probabilities. */
 export interface ControllerSnapshot {
   /** a plain step */
@@ -169,9 +165,6 @@ export class SpecController {
   private specSteps = 0;
   private exploreUp = true;
   private exploring = false;
-  /** speculative steps left at the neighbouring budget being explored, and that budget */
-  private exploreLeft = 0;
-  private exploreBudget = 0;
 
   constructor(opts: ControllerOptions = {}) {
     const budgets = opts.budgets ?? [4, 8, 16, 32, 64];
@@ -245,9 +238,9 @@ export class SpecController {
   }
 
   /** wall time of one verify step over `rows` rows (nodes + root), its bookkeeping included, ms */
-  observeVerify(rows: number, ms: number, cold = false): void {
+  observeVerify(rows: number, ms: number): void {
     this.arHold = 0;
-    this.verifyCost.observe(this.exactBucket(rows), rows, ms, cold);
+    this.verifyCost.observe(this.exactBucket(rows), rows, ms);
   }
 
   /**
@@ -385,7 +378,6 @@ export class SpecController {
       }
     }
     if (b === AR) {
-      this.exploreLeft = 0;
       if (this.tAr.known) {
         const gap = this.heldGap;
         if (++this.arStreak >= gap || this.probeNow) {
@@ -413,21 +405,13 @@ export class SpecController {
       this.awaitingShadow = true;
       return this.shadowAt;
     }
-    if (this.exploreLeft > 0) {
-      this.exploreLeft--;
-      this.exploring = true;
-      return this.exploreBudget;
-    }
     if (this.exploreEvery > 0 && ++this.specSteps % this.exploreEvery === 0) {
       const i = this.bucketOf(b);
       const j = this.exploreUp ? i + 1 : i - 1;
       this.exploreUp = !this.exploreUp;
       if (j >= 0 && j < this.budgets.length) {
-        // for EXPLORE_STEPS steps in a row: the first two at a new row count are cold (observeVerify)
         this.exploring = true;
-        this.exploreLeft = EXPLORE_STEPS - 1;
-        this.exploreBudget = this.budgets[j];
-        return this.exploreBudget;
+        return this.budgets[j];
       }
     }
     return b;

@@ -191,20 +191,14 @@ export async function* generateSpeculative(target: Context, drafter: Drafter, pr
   // next top (bookkeeping and the consumer's share included, as a plain step's token-to-token time
   // includes them), handed to the controller when the next step starts: rows > 0 until then
   let verifyRows = 0;
-  let verifyCold = false;
   let verifyStart = 0;
   let verifyDraftMs = 0;
   // Row counts of the target's forwards: on ggml-cuda a context keeps one captured CUDA graph, so the
   // first forward at a new row count runs uncaptured and the second captures it again
   let lastRows = 0;
   let shapeChanges = 0;
-  // forwards at the current row count before this one: under 2, the forward runs cold on ggml-cuda
-  let shapeAge = 0;
   const forward = (nRows: number): void => {
-    if (nRows !== lastRows) {
-      shapeChanges++;
-      shapeAge = 0;
-    } else shapeAge++;
+    if (nRows !== lastRows) shapeChanges++;
     lastRows = nRows;
   };
   const verifiedByNodes = new Int32Array(budget + 1);
@@ -255,7 +249,7 @@ export async function* generateSpeculative(target: Context, drafter: Drafter, pr
       // (a step verified nodes exactly when it left verifyRows set)
       const afterVerify = verifyRows > 0;
       if (afterVerify) {
-        controller?.observeVerify(verifyRows, ts - verifyStart - verifyDraftMs, verifyCold);
+        controller?.observeVerify(verifyRows, ts - verifyStart - verifyDraftMs);
         verifyRows = 0;
       }
       let stepBudget = chosen ? nextBudget : shadow.active ? AR : controller ? controller.choose() : budget;
@@ -365,7 +359,6 @@ export async function* generateSpeculative(target: Context, drafter: Drafter, pr
       forward(plan.nRows);
       if (controller && proposal) {
         verifyRows = plan.nRows;
-        verifyCold = shapeAge < 2;
         verifyStart = ts;
         verifyDraftMs = t1 - ts;
       }

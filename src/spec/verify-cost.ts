@@ -32,10 +32,6 @@ export class Ewma {
  *  the sizes no bucket has measured. */
 export class VerifyCostModel {
   private readonly buckets: Ewma[];
-  /** the same from cold forwards (the first two at a new row count: on ggml-cuda one runs without
-   *  the captured graph and the next captures it), used only while a bucket has no warm one: a
-   *  budget tried for a step or two must not be rated at what re-capturing cost */
-  private readonly coldBuckets: Ewma[];
   private sw = 0;
   private sn = 0;
   private sny = 0;
@@ -49,12 +45,11 @@ export class VerifyCostModel {
     private readonly priorSlope: number,
   ) {
     this.buckets = Array.from(budgets, () => new Ewma(alpha));
-    this.coldBuckets = Array.from(budgets, () => new Ewma(alpha));
   }
 
   /** one verify of `rows` rows took `ms`; `bucket` is the index of the budget with budget + 1 = rows, or -1 */
-  observe(bucket: number, rows: number, ms: number, cold = false): void {
-    if (bucket >= 0) (cold ? this.coldBuckets : this.buckets)[bucket].add(ms);
+  observe(bucket: number, rows: number, ms: number): void {
+    if (bucket >= 0) this.buckets[bucket].add(ms);
     const keep = 1 - this.alpha;
     this.sw = this.sw * keep + 1;
     this.sn = this.sn * keep + rows;
@@ -66,7 +61,6 @@ export class VerifyCostModel {
   /** estimated ms for `rows` rows (`bucket` as for observe), given the plain step's estimate */
   estimate(bucket: number, rows: number, tAr: Ewma): number {
     if (bucket >= 0 && this.buckets[bucket].known) return this.buckets[bucket].value;
-    if (bucket >= 0 && this.coldBuckets[bucket].known) return this.coldBuckets[bucket].value;
     const ar = tAr.known;
     const y1 = tAr.value;
     if (this.sw === 0) return y1 * (1 + this.priorSlope * (rows - 1));
@@ -91,8 +85,8 @@ export class VerifyCostModel {
     // (H200, 8B: 5 / 9 / 16 rows cost 7.3 / 9.4 / 10.1 ms, a line through the first two predicts
     // 13.3). Optimism here costs one verify to correct where the cost does grow linearly (a CPU).
     let top = -1;
-    for (let i = 0; i < this.budgets.length; i++) if (this.bucket(i) && this.budgets[i] + 1 < rows) top = i;
-    if (top >= 0 && ar) est = Math.min(est, this.bucket(top)!.value + this.priorSlope * y1 * (rows - this.budgets[top] - 1));
+    for (let i = 0; i < this.budgets.length; i++) if (this.buckets[i].known && this.budgets[i] + 1 < rows) top = i;
+    if (top >= 0 && ar) est = Math.min(est, this.buckets[top].value + this.priorSlope * y1 * (rows - this.budgets[top] - 1));
     // more rows never cost less than a single-token decode
     return ar && rows > 1 ? Math.max(est, y1) : Math.max(est, 1e-9);
   }
@@ -100,15 +94,7 @@ export class VerifyCostModel {
   /** the measured buckets' estimates, by rows */
   measured(round: (x: number) => number): Record<string, number> {
     const out: Record<string, number> = {};
-    for (let i = 0; i < this.budgets.length; i++) {
-      const b = this.bucket(i);
-      if (b) out[this.budgets[i] + 1] = round(b.value);
-    }
+    for (let i = 0; i < this.budgets.length; i++) if (this.buckets[i].known) out[this.budgets[i] + 1] = round(this.buckets[i].value);
     return out;
-  }
-
-  /** bucket i's estimate: warm, else cold, else none */
-  private bucket(i: number): Ewma | undefined {
-    return this.buckets[i].known ? this.buckets[i] : this.coldBuckets[i].known ? this.coldBuckets[i] : undefined;
   }
 }

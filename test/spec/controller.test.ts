@@ -313,47 +313,6 @@ describe("SpecController (chain, simulated costs)", () => {
     expect(c.tVerify(16)).toBeCloseTo(20, 6);
   });
 
-  it("rates a budget at its warm verifies once it has one: cold ones (a new row count) count only until then", () => {
-    const c = new SpecController({ budgets: [2, 4, 8], maxDepth: 8 });
-    c.observeAr(0.33);
-    // the trained pair on the H200: a 5-row verify right after a change of row count took 1.35 ms,
-    // warm 0.53 ms (bench/results/2026-11-23-h200-6)
-    c.observeVerify(5, 1.35, true);
-    expect(c.tVerify(5)).toBeCloseTo(1.35, 6);
-    c.observeVerify(5, 0.53);
-    expect(c.tVerify(5)).toBeCloseTo(0.53, 6);
-    c.observeVerify(5, 1.4, true);
-    expect(c.tVerify(5)).toBeCloseTo(0.53, 6);
-    expect(c.snapshot().verifyMsByRows).toEqual({ "5": 0.53 });
-  });
-
-  it("tries a neighbouring budget for three steps in a row, so that the last is measured warm", () => {
-    const c = new SpecController({ budgets: [2, 4, 8], maxDepth: 8, exploreEvery: 8 });
-    const b = new DDTreeBuilder(8);
-    const path = Int32Array.from({ length: 8 }, (_, i) => i);
-    c.observeAr(1);
-    const picks: number[] = [];
-    for (let i = 0; i < 40; i++) {
-      const k = c.choose();
-      if (k === AR || c.shadowProbe) {
-        if (k !== AR) c.observeAcceptance(b.buildChain(new Int32Array(8), k), k, path);
-        c.observeAr(1);
-        continue;
-      }
-      picks.push(k);
-      c.observeDraft(0.01);
-      c.observeVerify(k + 1, 1 + 0.01 * k);
-      // every draft accepted whole: the deepest budget is best, its neighbour below is explored
-      c.observeAcceptance(b.buildChain(new Int32Array(8), k), k, path);
-    }
-    const spec = picks;
-    const runs = spec.join(",").match(/(^|,)4,4,4(,|$)/g) ?? [];
-    expect(spec.filter((k) => k === 8).length).toBeGreaterThan(spec.length / 2);
-    expect(runs.length).toBeGreaterThan(0);
-    // a try is never a lone step
-    expect(spec.join(",")).not.toMatch(/(^|,)8,4,8(,|$)/);
-  });
-
   it("short proposals (an n-gram drafter's): a budget's expected accepted tokens and rows count only what is proposed", () => {
     const c = new SpecController({ budgets: [2, 4, 8], maxDepth: 8 });
     const b = new DDTreeBuilder(8);
