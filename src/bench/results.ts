@@ -2,6 +2,7 @@
 // compared with llama.cpp is a row: flint's value, the baseline's value (null when no baseline ran)
 // and their ratio, with its unit. The per-suite sections keep the detail behind the rows.
 import { z } from "zod";
+import type { ControllerSnapshot } from "../spec/controller.js";
 
 export const RESULTS_SCHEMA_ID = "flint-bench/1";
 
@@ -100,6 +101,12 @@ export const DecodeSectionSchema = z.object({
 });
 export type DecodeSection = z.infer<typeof DecodeSectionSchema>;
 
+/** SpecStats.controller (ControllerSnapshot in src/spec/controller.ts) */
+const ControllerSnapshotSchema = z.object({ arMs: num, draftMs: num, catchUpDraftMs: num, verifyMsByRows: z.record(z.string(), num), acceptance: z.array(num), proposalReach: z.array(num) });
+// the schema and the controller's type must describe the same object: either drifting fails to compile
+const snapshotMatches: [z.infer<typeof ControllerSnapshotSchema>, ControllerSnapshot] extends [ControllerSnapshot, z.infer<typeof ControllerSnapshotSchema>] ? true : never = true;
+void snapshotMatches;
+
 export const SweepPointSchema = z.object({
   drafter: z.string(),
   shape: z.enum(["ar", "chain", "tree"]),
@@ -125,9 +132,7 @@ export const SweepPointSchema = z.object({
   /** auto points: one controller for all the prompts (as flint serve keeps one across requests) */
   controllerCarried: z.boolean().optional(),
   /** auto points: the controller's estimates when the last prompt ended (SpecStats.controller) */
-  controller: z
-    .object({ arMs: num, draftMs: num, catchUpDraftMs: num, verifyMsByRows: z.record(z.string(), num), acceptance: z.array(num), proposalReach: z.array(num) })
-    .optional(),
+  controller: ControllerSnapshotSchema.optional(),
 });
 export type SweepPoint = z.infer<typeof SweepPointSchema>;
 

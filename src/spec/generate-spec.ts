@@ -209,12 +209,14 @@ export async function* generateSpeculative(target: Context, drafter: Drafter, pr
     const t0 = performance.now();
     const sim = simulatedNow();
     drafter.follow?.(true);
-    const proposal = drafter.propose(tok, at, Math.min(drafter.maxDepth, Math.max(1, target.nCtx - 1 - at)));
+    const room = Math.max(1, target.nCtx - 1 - at);
+    const proposal = drafter.propose(tok, at, Math.min(drafter.maxDepth, room));
     const ms = performance.now() - t0;
     time.draft += ms;
     controller!.observeDraft(ms - (simulatedNow() - sim), false);
-    const tree = builder.buildFrom(proposal, Math.min(controller!.shadowDepth, budget));
-    if (proposal.k === 1) controller!.observeProposalLength(Math.min(controller!.shadowDepth, budget, Math.max(1, target.nCtx - 1 - at)), tree.size);
+    const depth = Math.min(controller!.shadowDepth, budget);
+    const tree = builder.buildFrom(proposal, depth);
+    if (proposal.k === 1) controller!.observeProposalLength(Math.min(depth, room), tree.size);
     controller!.observeProposal(tree);
     shadow.start(tree);
     shadowProbes++;

@@ -8,8 +8,9 @@
 export class ProposalLengthModel {
   private readonly w: Float64Array;
   private readonly x: Float64Array;
-  /** the estimates, filled by reach() */
+  /** the estimates, filled by reach() when an observation has come since */
   private readonly q: Float64Array;
+  private stale = true;
 
   constructor(
     readonly maxDepth: number,
@@ -35,10 +36,14 @@ export class ProposalLengthModel {
       this.w[d] += 1;
       if (d < got) this.x[d] += 1;
     }
+    this.stale = true;
   }
 
   /** P(reach depth d + 1 | reached d) at index d (a reused array) */
   reach(): Float64Array {
+    // (every rate estimate asks; proposals come once per draft)
+    if (!this.stale) return this.q;
+    this.stale = false;
     let prev = 1;
     for (let d = 0; d < this.maxDepth; d++) {
       prev = (this.x[d] + this.priorWeight * prev) / (this.w[d] + this.priorWeight);
