@@ -12,6 +12,8 @@
 #   auto-repeat  bench/gpu/auto-repeat.mjs    (issue 7: plain vs --spec auto repeated in one process, with and without warm-up)
 #   spec-trained bench/gpu/spec.sh SET=trained on $TRAINED/code29m-* (issue 7: real acceptance)
 #   plain-step-trained, auto-repeat-trained  the same two scripts on that pair (512 tokens)
+#   draft-step   bench/gpu/draft-step.mjs     (issue 7: one DFlash draft's cost, injection shapes, CUDA graphs on and off)
+#   draft-step-trained  the same on the trained pair
 #   sweep-trained  flint bench --suite sweep on that pair (real acceptance: chains 1..15, DDTrees, auto;
 #                SWEEP_LIMIT prompts of each set, default 1)
 #   serve        bench/gpu/serve.sh           (issue 3: flint serve vs llama-server)
@@ -28,7 +30,7 @@ export FLINT_GIT_COMMIT=${FLINT_GIT_COMMIT:-$(cat dist/GIT_HEAD 2>/dev/null || g
 DEADLINE=${DEADLINE_AT:-$(( $(date +%s) + ${BUDGET_S:-540} ))}
 log() { echo "[$(date +%T)] $*" | tee -a "$R/session-log.txt"; }
 pack() { tar -czf "$OUT/results-$CALL.tgz" -C "$R" . ; cp "$R/session-log.txt" "$OUT/session-log-$CALL.txt"; }
-est() { case $1 in models) echo 90 ;; foundation) echo 120 ;; foundation-quick) echo 40 ;; spec-quick) echo 100 ;; plain-step) echo 45 ;; auto-repeat) echo 60 ;; spec) echo 150 ;; spec-trained) echo 60 ;; sweep-trained) echo 90 ;; serve) echo 120 ;; pflash|pflash-window) echo 300 ;; report-decode) echo 200 ;; report-sweep) echo 200 ;; report-prefill) echo ${EST_PREFILL:-200} ;; report-niah) echo ${EST_NIAH:-150} ;; *) echo 60 ;; esac; }
+est() { case $1 in models) echo 90 ;; foundation) echo 120 ;; foundation-quick) echo 40 ;; spec-quick) echo 100 ;; plain-step) echo 45 ;; draft-step|draft-step-trained) echo 40 ;; auto-repeat) echo 60 ;; spec) echo 150 ;; spec-trained) echo 60 ;; sweep-trained) echo 90 ;; serve) echo 120 ;; pflash|pflash-window) echo 300 ;; report-decode) echo 200 ;; report-sweep) echo 200 ;; report-prefill) echo ${EST_PREFILL:-200} ;; report-niah) echo ${EST_NIAH:-150} ;; *) echo 60 ;; esac; }
 # PRESET=tiny (with small CONTEXTS, e.g. 1024,2048) is a dry run of every stage on a CPU
 export PRESET=${PRESET:-8b}
 SC=0.6b; [ "$PRESET" = tiny ] && { SC=tiny; export CTX=${CTX:-4096}; }
@@ -73,6 +75,14 @@ for st in $STAGES; do
       $TO node bench/gpu/plain-step.mjs "$T" "$W/$PRESET-dflash.gguf" 96 1 --debug > /dev/null 2> "$W/plain-step-debug.log"
       awk '/^@@ /{v=$2; next} /CUDA [Gg]raph|cuda_graph/{gsub(/[0-9]+/,"N"); c[v" | "$0]++} END{for(k in c) print c[k]" "k}' "$W/plain-step-debug.log" | sort -k2 > "$R/plain-step/cuda-graph-lines.txt"
       cat "$R/plain-step/plain-step.json" "$R/plain-step/cuda-graph-lines.txt" ;;
+    draft-step|draft-step-trained)
+      if [ "$st" = draft-step ]; then DT="$T"; DD="$W/$PRESET-dflash.gguf"; else DT="$TRAINED/code29m-q8_0.gguf"; DD="$TRAINED/code29m-dflash-3l.gguf"; fi
+      mkdir -p "$R/$st"
+      $TO node bench/gpu/draft-step.mjs "$DT" "$DD" 200 3 > "$R/$st/draft-step.json"
+      GGML_CUDA_DISABLE_GRAPHS=1 $TO node bench/gpu/draft-step.mjs "$DT" "$DD" 200 2 > "$R/$st/draft-step-no-graphs.json"
+      $TO node bench/gpu/draft-step.mjs "$DT" "$DD" 100 1 --debug > /dev/null 2> "$W/$st-debug.log"
+      awk '/^@@ /{v=$2; next} /CUDA [Gg]raph|cuda_graph/{gsub(/[0-9]+/,"N"); c[v" | "$0]++} END{for(k in c) print c[k]" "k}' "$W/$st-debug.log" | sort -k2 > "$R/$st/cuda-graph-lines.txt"
+      cat "$R/$st/draft-step.json" "$R/$st/draft-step-no-graphs.json" "$R/$st/cuda-graph-lines.txt" ;;
     plain-step-trained)
       mkdir -p "$R/plain-step-trained"
       $TO node bench/gpu/plain-step.mjs "$TRAINED/code29m-q8_0.gguf" "$TRAINED/code29m-dflash-3l.gguf" 200 3 > "$R/plain-step-trained/plain-step.json"

@@ -1,0 +1,71 @@
+// What one DFlash draft costs in a steady speculative run, and whether the drafter's forwards run
+// captured (issue 7: on the H200 the trained code29m pair's drafts cost 0.83-0.94 ms a step, 2.5-3
+// plain target steps, in bench/results/2026-11-23-h200-6). A draft is two drafter forwards: the
+// injection of the rows the last verify committed (1..budget + 1 of them, a different count nearly every
+// step) and the block [last, MASK x 15]. Each variant makes a fresh drafter beside a target context
+// that decoded 16 rows once, then STEPS times hands the drafter k of those rows (onCommit) and
+// drafts (propose), timing the propose:
+//   vary         k cycles 5, 2, 4, 1, 3 (a chain of 4 accepting 4, 1, 3, 0, 2), injected as k rows
+//   vary-padded  the same with padInjections: every injection is 16 rows (DFlashOptions.padInjections)
+//   fixed        k = 5 every step (one injection shape without padding)
+//   block-only   no rows handed over: the block alone, at one position
+// Variants run interleaved, ROUNDS rounds; "@@ variant round" goes to stderr before each, so that a
+// debug log (--debug) can be split per variant. Prints one JSON object: per variant and round the
+// median draft ms over the steps after the warm-up, and llama.cpp's graph reuses in the drafter.
+// usage: node bench/gpu/draft-step.mjs TARGET.gguf DRAFTER.gguf [STEPS] [ROUNDS] [--debug] [--cpu]
+import { Context } from "../../dist/engine/context.js";
+import { Model } from "../../dist/engine/model.js";
+import { setLogLevel } from "../../dist/native/log.js";
+import { DFlashDrafter } from "../../dist/spec/dflash-drafter.js";
+
+const args = process.argv.slice(2);
+const flags = new Set(args.filter((a) => a.startsWith("--")));
+const [tPath, dPath, stepsArg, roundsArg] = args.filter((a) => !a.startsWith("--"));
+const steps = Number(stepsArg ?? 200);
+const rounds = Number(roundsArg ?? 2);
+const warm = 16;
+if (flags.has("--debug")) setLogLevel("debug");
+const gpuLayers = flags.has("--cpu") ? 0 : -1;
+const onGpu = gpuLayers !== 0;
+const target = Model.load(tPath, { gpuLayers });
+const draft = Model.load(dPath, { gpuLayers });
+const prompt = Array.from({ length: 32 }, (_, i) => 100 + i);
+const ROWS = 16;
+const variants = { vary: [5, 2, 4, 1, 3], "vary-padded": [5, 2, 4, 1, 3], fixed: [5], "block-only": [0] };
+const median = (a) => {
+  const s = [...a].sort((x, y) => x - y);
+  return s.length ? Math.round(s[Math.floor(s.length / 2)] * 1000) / 1000 : 0;
+};
+const rows = Int32Array.from({ length: ROWS }, (_, i) => i);
+const tokens = Int32Array.from({ length: ROWS }, (_, i) => 200 + i);
+const out = {};
+for (let round = 0; round < rounds; round++) {
+  for (const [v, cycle] of Object.entries(variants)) {
+    process.stderr.write(`@@ ${v} ${round}\n`);
+    const ctx = Context.create(target, { ctx: 2048, deviceGreedy: onGpu });
+    const d = new DFlashDrafter(ctx, draft, { topK: 1, deviceArgmax: ctx.deviceGreedy, deviceTopK: onGpu, padInjections: v === "vary-padded" });
+    ctx.prefill(prompt);
+    d.onPrefill(prompt, 0);
+    // one target forward of ROWS rows: its captured layer inputs are what every step hands over
+    ctx.prefill(tokens, prompt.length);
+    let pos = prompt.length;
+    d.ctx.native.perfReset();
+    const ms = [];
+    for (let i = 0; i < steps; i++) {
+      const k = cycle[i % cycle.length];
+      const t0 = performance.now();
+      if (k > 0) d.onCommit(tokens.subarray(0, k), pos, rows, ROWS);
+      d.propose(tokens[Math.max(0, k - 1)], pos + k, 15);
+      if (i >= warm) ms.push(performance.now() - t0);
+      pos += k;
+    }
+    const r = (out[v] ??= { draftMs: [], graphReuses: [] });
+    r.draftMs.push(median(ms));
+    r.graphReuses.push(`${d.ctx.native.perf().graphReuses} of ${steps * (cycle[0] > 0 ? 2 : 1)} forwards`);
+    d.free();
+    ctx.free();
+  }
+}
+draft.free();
+target.free();
+console.log(JSON.stringify({ target: tPath, drafter: dPath, steps, warmupSteps: warm, rounds, graphsDisabled: process.env.GGML_CUDA_DISABLE_GRAPHS !== undefined, note: "median propose (flush + block) ms over the steps after the warm-up, one value per round", rows: out }, null, 1));
