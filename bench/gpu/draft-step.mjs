@@ -6,7 +6,8 @@
 // that decoded 16 rows once, then STEPS times hands the drafter k of those rows (onCommit) and
 // drafts (propose), timing the propose:
 //   vary         k cycles 5, 2, 4, 1, 3 (a chain of 4 accepting 4, 1, 3, 0, 2), injected as k rows
-//   vary-padded  the same with padInjections: every injection is 16 rows (DFlashOptions.padInjections)
+//   (at 31ac5f6 also vary-padded: every injection padded to 16 rows, since reverted: see
+//   bench/results/2026-11-24-h200/README.md)
 //   fixed        k = 5 every step (one injection shape without padding)
 //   block-only   no rows handed over: the block alone, at one position
 // Variants run interleaved, ROUNDS rounds; "@@ variant round" goes to stderr before each, so that a
@@ -31,7 +32,7 @@ const target = Model.load(tPath, { gpuLayers });
 const draft = Model.load(dPath, { gpuLayers });
 const prompt = Array.from({ length: 32 }, (_, i) => 100 + i);
 const ROWS = 16;
-const variants = { vary: [5, 2, 4, 1, 3], "vary-padded": [5, 2, 4, 1, 3], fixed: [5], "block-only": [0] };
+const variants = { vary: [5, 2, 4, 1, 3], fixed: [5], "block-only": [0] };
 const median = (a) => {
   const s = [...a].sort((x, y) => x - y);
   return s.length ? Math.round(s[Math.floor(s.length / 2)] * 1000) / 1000 : 0;
@@ -43,7 +44,7 @@ for (let round = 0; round < rounds; round++) {
   for (const [v, cycle] of Object.entries(variants)) {
     process.stderr.write(`@@ ${v} ${round}\n`);
     const ctx = Context.create(target, { ctx: 2048, deviceGreedy: onGpu });
-    const d = new DFlashDrafter(ctx, draft, { topK: 1, deviceArgmax: ctx.deviceGreedy, deviceTopK: onGpu, padInjections: v === "vary-padded" });
+    const d = new DFlashDrafter(ctx, draft, { topK: 1, deviceArgmax: ctx.deviceGreedy, deviceTopK: onGpu });
     ctx.prefill(prompt);
     d.onPrefill(prompt, 0);
     // one target forward of ROWS rows: its captured layer inputs are what every step hands over

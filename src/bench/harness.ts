@@ -175,7 +175,7 @@ export class Harness {
     if (m.drafter === "ngram") d = new NgramDrafter();
     else if (m.drafter === "dflash") {
       if (this.draftKind !== "dflash" || !this.draft) throw new UserError("this mode needs a dflash drafter (--draft)");
-      d = new DFlashDrafter(ctx, this.draft, { topK: m.shape === "tree" ? m.treeK : 1, threads, deviceArgmax: ctx.deviceGreedy, deviceTopK: this.onGpu, padInjections: this.onGpu });
+      d = new DFlashDrafter(ctx, this.draft, { topK: m.shape === "tree" ? m.treeK : 1, threads, deviceArgmax: ctx.deviceGreedy, deviceTopK: this.onGpu });
     } else if (m.drafter === "draft-model") {
       if (this.draftKind !== "draft-model" || !this.draft) throw new UserError("this mode needs a draft model (--draft)");
       d = new DraftModelDrafter(ctx, this.draft, { threads });

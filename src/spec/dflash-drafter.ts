@@ -28,12 +28,6 @@ export interface DFlashOptions {
    *  CPU core 1.6 ms per position). Log-probs are then normalised over those candidates
    *  (normalizeTopK), so chains keep a usable probability too. Ignored with deviceArgmax. */
   deviceTopK?: boolean;
-  /** inject a short flush (a verify step's accepted rows: 1..budget + 1) as blockSize rows, the
-   *  padding's cells dropped right after, so that every steady injection has one shape: on a GPU a
-   *  new row count costs the drafter's captured graph (ggml-cuda re-captures after two forwards at
-   *  one shape), and a chain's accepted lengths change every step. The padding costs little
-   *  where a forward is bound by launches, not rows; a CPU pays for each row, so leave it off there. */
-  padInjections?: boolean;
 }
 
 /** Checks a drafter against its target before any context is made. */
@@ -84,8 +78,6 @@ export class DFlashDrafter implements Drafter {
   private readonly candLogp: Float32Array;
   private following = true;
   private pendingPos0 = 0;
-  /** rows a short flush is padded to (0: not padded) */
-  private readonly padTo: number;
 
   constructor(target: Context, draft: Model, opts: DFlashOptions = {}) {
     checkDFlashPair(target.model, draft);
@@ -119,7 +111,6 @@ export class DFlashDrafter implements Drafter {
     for (const lid of this.layerIds) target.native.captureLayerInput(lid, true);
     // the drafter's attention is non-causal, so llama.cpp needs each injection in one ubatch
     this.inj = new EmbeddingBatch(ubatch, this.layerIds.length * this.nEmbdTgt);
-    this.padTo = opts.padInjections ? Math.min(this.blockSize, ubatch) : 0;
     this.block = new Batch(this.blockSize);
     const depth = this.blockSize - 1;
     this.out = { depth, k: this.topK, ids: new Int32Array(depth * this.topK), logp: new Float32Array(depth * this.topK) };
@@ -262,21 +253,15 @@ export class DFlashDrafter implements Drafter {
   }
 
   /** Injects the features kept by onCommit (consecutive positions from pendingPos0), in batches of
-   *  the sizes warmInjections() covers; a short one padded to padTo rows (zero features at the
-   *  positions after it, whose cells are dropped again before anything attends to them). */
+   *  the sizes warmInjections() covers. */
   private flush(): void {
     const stride = this.layerIds.length * this.nEmbdTgt;
     for (let off = 0, chunk = 0; off < this.pendingCount; off += chunk) {
       chunk = this.flushChunk(this.pendingCount - off);
-      const rows = Math.max(chunk, this.padTo);
-      const pos0 = this.pendingPos0 + off;
-      const embd = this.inj.embd;
       this.inj.clear();
-      embd.set(this.pending.subarray(off * stride, (off + chunk) * stride));
-      if (rows > chunk) embd.fill(0, chunk * stride, rows * stride);
-      for (let i = 0; i < rows; i++) this.inj.add(pos0 + i, 0);
-      this.decodeFrom(this.inj, pos0, 0);
-      if (rows > chunk) this.ctx.truncate(0, pos0 + chunk);
+      this.inj.embd.set(this.pending.subarray(off * stride, (off + chunk) * stride));
+      for (let i = 0; i < chunk; i++) this.inj.add(this.pendingPos0 + off + i, 0);
+      this.decodeFrom(this.inj, this.pendingPos0 + off, 0);
     }
     this.pendingCount = 0;
   }

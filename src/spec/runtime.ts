@@ -125,7 +125,7 @@ export async function loadRuntime(o: RuntimeOptions): Promise<Runtime> {
     if (kind === "dflash") {
       draftModel = await Model.loadAsync(o.draftPath!, { gpuLayers: o.gpuLayers });
       // tree drafts on a GPU: the device ranks each position's top-k (see DFlashOptions.deviceTopK)
-      drafter = new DFlashDrafter(ctx, draftModel, { topK: o.treeK, threads: o.threads, deviceArgmax: ctx.deviceGreedy, deviceTopK: onGpu, padInjections: onGpu });
+      drafter = new DFlashDrafter(ctx, draftModel, { topK: o.treeK, threads: o.threads, deviceArgmax: ctx.deviceGreedy, deviceTopK: onGpu });
     }
     // only a GPU pays once per process for a shape's first run; a CPU's first step costs what the others do
     if (onGpu && o.warmup !== false) warmupMs = await warmUp(ctx, drafter, tree ? "tree" : "chain");
