@@ -52,11 +52,14 @@ export class Context {
   readonly deviceGreedy: boolean;
   /** the flash attention mode the context was made with */
   readonly flashAttn: "auto" | "on" | "off";
+  /** one KV cache for every sequence (DDTree verify keeps a sequence per branch in it) */
+  readonly kvUnified: boolean;
   private freed = false;
 
-  private constructor(model: Model, native: NativeContext, seqMax: number, flashAttn: "auto" | "on" | "off") {
+  private constructor(model: Model, native: NativeContext, seqMax: number, flashAttn: "auto" | "on" | "off", kvUnified: boolean) {
     this.model = model;
     this.flashAttn = flashAttn;
+    this.kvUnified = kvUnified;
     this.native = native;
     this.deviceGreedy = native.hasDeviceGreedy;
     this.nCtx = native.nCtx;
@@ -98,7 +101,7 @@ export class Context {
       deviceGreedySeqs: o.deviceGreedy || o.deviceTopK ? seqMax : 0,
       deviceTopK: o.deviceTopK,
     });
-    return new Context(model, native, seqMax, o.flashAttn ?? "auto");
+    return new Context(model, native, seqMax, o.flashAttn ?? "auto", o.kvUnified ?? seqMax > 1);
   }
 
   /** Runs the context's batch (or another); throws a clear error when it does not fit. */

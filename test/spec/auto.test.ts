@@ -300,7 +300,8 @@ describe.runIf(existsSync(code))("oracle drafter (simulated acceptance)", () => 
       expect(auto.spec.controller?.arMs).toBeGreaterThan(0);
       expect(Object.keys(auto.spec.controller?.verifyMsByRows ?? {}).length).toBeGreaterThanOrEqual(1);
       // the same with DDTrees (top-4 drafts: the shadow walks a tree)
-      const treeCtx = Context.create(model, { ctx: 1024, threads: 1, flashAttn: "off" });
+      // (trees keep a sequence per branch: a unified cache, as the runtime makes for trees)
+      const treeCtx = Context.create(model, { ctx: 1024, threads: 1, flashAttn: "off", kvUnified: true });
       try {
         const treeDrafter = new OracleSpecDrafter([...prompt, ...plain.tokens], constantProfile(6.5, 15), ctx.nVocab, { maxDepth: 15, seed: 5, topK: 4 });
         const tree = await runSpec(treeCtx, treeDrafter, prompt, { temperature: 0, maxTokens: 120, ignoreEog: true, budget: "auto", shape: "tree" });

@@ -219,6 +219,21 @@ describe("tree verify guard", () => {
       target.free();
     }
   });
+
+  it("refuses a tree on a context without a unified KV cache (a branch's sequence would not fit)", async () => {
+    const target = Model.load(await tinyModelPath(), { gpuLayers: 0 });
+    const draft = Model.load(await tinyDrafterPath(), { gpuLayers: 0 });
+    const tctx = Context.create(target, { ctx: 256, threads: 1, flashAttn: "off" });
+    const drafter = new DFlashDrafter(tctx, draft, { topK: 4, threads: 1 });
+    try {
+      await expect(runSpec(tctx, drafter, target.vocab.tokenize("hi"), { temperature: 0, maxTokens: 8, budget: 8 })).rejects.toThrow(/unified KV cache/);
+    } finally {
+      drafter.free();
+      tctx.free();
+      draft.free();
+      target.free();
+    }
+  });
 });
 
 describe("pairing errors", () => {
