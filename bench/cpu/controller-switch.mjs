@@ -12,7 +12,8 @@
 // A fresh controller per request of N tokens. A shadow probe costs its plain steps until the walk ends
 // (up to its depth); a chain accepted whole is observed one token longer (the bonus token). Prints, per
 // profile, acceptance and penalty, the mean rate over SEEDS requests relative to the best fixed
-// budget's steady rate (bestFixedToPlain: that rate over plain decoding's).
+// budget's steady rate or plain decoding's, whichever is higher (bestFixedToPlain: the first over the
+// second); variant "priced" starts from the steady prices prices.ts measures at load.
 // usage: node bench/cpu/controller-switch.mjs [N=128] [SEEDS=100]   (needs npm run build)
 import { AR, SpecController } from "../../dist/spec/controller.js";
 import { DDTreeBuilder } from "../../dist/spec/ddtree.js";
@@ -36,7 +37,13 @@ const PROFILES = {
     tAr: 0.34,
     tDraft: 0.9,
     verify: (rows) => 0.32 + 0.06 * rows,
-    accept: [["chain-15 profile", [0.99, 1, 0.99, 0.91, 0.42, 0.9, 0.75, 0.71, 0.93, 0.05, 0.05, 0.05, 0.05, 0.05, 0.05]]],
+    accept: [
+      ["chain-15 profile", [0.99, 1, 0.99, 0.91, 0.42, 0.9, 0.75, 0.71, 0.93, 0.05, 0.05, 0.05, 0.05, 0.05, 0.05]],
+      // the 12-prompt sweep's (bench/results/2026-11-24-h200/bench-sweep-trained-2-31ac5f6, the fresh
+      // controller's estimate at the end): drafting pays at no budget
+      ["12-prompt profile", [0.86, 0.71, 0.51, 0.34, 0.34, 0.34, 0.34, 0.34, 0.34, 0.34, 0.34, 0.34, 0.34, 0.34, 0.34]],
+      ["useless", new Array(15).fill(0)],
+    ],
     penalties: [0, 0.5, 1],
   },
 };
@@ -114,13 +121,18 @@ for (const [name, prof] of Object.entries(PROFILES)) {
     const bestBudget = BUDGETS[rates.indexOf(best)];
     for (const penalty of prof.penalties) {
       const row = { profile: name, acceptance: acceptName, penaltyMs: penalty, bestFixed: bestBudget, bestFixedToPlain: Math.round(best * prof.tAr * 1000) / 1000 };
+      // prices as prices.ts measures them: steady, the catch-up draft taken as twice a draft
+      const verifyMsByRows = Object.fromEntries(BUDGETS.map((b) => [b + 1, prof.verify(b + 1)]));
+      const prices = { arMs: prof.tAr, draftMs: prof.tDraft, catchUpDraftMs: 2 * prof.tDraft, verifyMsByRows };
       for (const [variant, opts] of [
         ["shadowProbes", {}],
         ["verifiedProbes", { shadow: false }],
+        ["priced", { prices }],
       ]) {
         let sum = 0;
         for (let i = 0; i < SEEDS; i++) sum += request(prof, accept, opts, penalty, i);
-        row[variant] = Math.round((sum / SEEDS / best) * 1000) / 1000;
+        // against the best fixed budget, or plain decoding where that is faster
+        row[variant] = Math.round((sum / SEEDS / Math.max(best, 1 / prof.tAr)) * 1000) / 1000;
       }
       rows.push(row);
     }

@@ -20,7 +20,8 @@ import type { SpecController } from "../spec/controller.js";
 import { createSpecController, generateSpeculative, type SpecStats } from "../spec/generate-spec.js";
 import { NgramDrafter } from "../spec/ngram-drafter.js";
 import { constantProfile } from "../spec/oracle.js";
-import { greedyExtender, OracleSpecDrafter } from "../spec/oracle-drafter.js";
+import { greedyExtender, ORACLE_DEPTH, OracleSpecDrafter } from "../spec/oracle-drafter.js";
+import { measurePrices, type StepPrices } from "../spec/prices.js";
 
 /** DESIGN.md's rule: at the first divergence, plain decoding's top-2 logits are within this */
 export const NEAR_TIE = 5e-3;
@@ -74,6 +75,8 @@ export class Harness {
   private drafters = new Map<string, Drafter>();
   /** the controllers of carried modes, by mode */
   private controllers = new Map<string, SpecController>();
+  /** step prices for auto modes on a GPU, by context family and drafter (prices.ts) */
+  private prices = new Map<string, StepPrices | undefined>();
 
   private constructor(o: HarnessOptions, target: Model, draft: Model | undefined, draftKind: "dflash" | "draft-model" | undefined) {
     this.o = o;
@@ -165,7 +168,7 @@ export class Harness {
     if (m.drafter === "oracle") {
       const ctx = this.context("main");
       // its own context re-derives the script when a near-tie flip takes the run off it
-      return new OracleSpecDrafter(reference, constantProfile(m.oracleAl ?? 4, 15), ctx.nVocab, { maxDepth: 15, extend: greedyExtender(this.context("oracle")) });
+      return new OracleSpecDrafter(reference, constantProfile(m.oracleAl ?? 4, ORACLE_DEPTH), ctx.nVocab, { maxDepth: ORACLE_DEPTH, extend: greedyExtender(this.context("oracle")) });
     }
     const key = `${m.drafter}:${m.shape === "tree" ? m.treeK : 1}`;
     let d = this.drafters.get(key);
@@ -195,7 +198,9 @@ export class Harness {
     const drafter = this.drafterFor(m, reference);
     try {
       const shape = m.shape === "tree" ? "tree" : "chain";
-      const r = await drain(generateSpeculative(ctx, drafter, prompt, { ...base, budget: m.budget, shape, controller: this.controllerFor(m, drafter, shape) }));
+      const prices = m.budget === "auto" ? this.pricesFor(m, drafter, shape) : undefined;
+      const controller = this.controllerFor(m, drafter, shape, prices);
+      const r = await drain(generateSpeculative(ctx, drafter, prompt, { ...base, budget: m.budget, shape, controller, prices }));
       return { tokens: r.tokens, decodeMs: r.decodeMs, promptMs: r.promptMs, split: r.split, spec: r.spec };
     } finally {
       if (m.drafter === "oracle") drafter.free();
@@ -203,11 +208,25 @@ export class Harness {
   }
 
   /** A carried mode's controller (made on first use); undefined: generateSpeculative makes its own. */
-  private controllerFor(m: ModeDef, drafter: Drafter, shape: "chain" | "tree"): SpecController | undefined {
+  private controllerFor(m: ModeDef, drafter: Drafter, shape: "chain" | "tree", prices: StepPrices | undefined): SpecController | undefined {
     if (!m.carried || m.budget !== "auto") return undefined;
     let c = this.controllers.get(m.mode);
-    if (!c) this.controllers.set(m.mode, (c = createSpecController(drafter, shape)));
+    if (!c) this.controllers.set(m.mode, (c = createSpecController(drafter, shape, prices ? { prices } : {})));
     return c;
+  }
+
+  /** On a GPU, as `flint run` and `flint serve` do after their warm-up: the step prices an auto mode's
+   *  controllers start from, measured once per context family and drafter (the oracle's drafts,
+   *  made fresh per reference, unpriced). */
+  private pricesFor(m: ModeDef, drafter: Drafter, shape: "chain" | "tree"): StepPrices | undefined {
+    if (!this.onGpu) return undefined;
+    const oracle = m.drafter === "oracle";
+    const key = `${this.family(m)}:${oracle ? "oracle" : `${m.drafter}:${m.treeK}`}`;
+    if (!this.prices.has(key)) {
+      const budgets = createSpecController(drafter, shape).budgets;
+      this.prices.set(key, measurePrices(this.context(this.family(m)), oracle ? undefined : drafter, budgets));
+    }
+    return this.prices.get(key);
   }
 
   /** The controller a carried mode has used so far (undefined before its first run, or not carried). */

@@ -4,7 +4,7 @@ import type { Command } from "commander";
 import { generate, generateText, type GenerateEvent, type GenerateResult } from "../engine/generate.js";
 import type { Drafter } from "../spec/drafter.js";
 import { constantProfile } from "../spec/oracle.js";
-import { greedyExtender, OracleSpecDrafter, SIMULATED_ACCEPTANCE } from "../spec/oracle-drafter.js";
+import { greedyExtender, ORACLE_DEPTH, OracleSpecDrafter, SIMULATED_ACCEPTANCE } from "../spec/oracle-drafter.js";
 import { Context } from "../engine/context.js";
 import { generateSpeculative, type SpecStats } from "../spec/generate-spec.js";
 import { loadRuntime, targetFlags } from "../spec/runtime.js";
@@ -140,7 +140,7 @@ async function runCommand(o: RunOptions, treeKExplicit = false): Promise<void> {
       const promptTokens = model.vocab.tokenize(promptText);
       const ref = await generateText(ctx, promptTokens, { temperature: 0, maxTokens: o.maxTokens + 16, ignoreEog: true });
       oracleCtx = Context.create(model, { ctx: ctx.nCtx, threads: o.threads, flashAttn: ctx.flashAttn });
-      drafter = new OracleSpecDrafter([...promptTokens, ...ref.tokens], constantProfile(o.oracleAl, 15), ctx.nVocab, { maxDepth: 15, topK: tree ? o.treeK : 1, extend: greedyExtender(oracleCtx) });
+      drafter = new OracleSpecDrafter([...promptTokens, ...ref.tokens], constantProfile(o.oracleAl, ORACLE_DEPTH), ctx.nVocab, { maxDepth: ORACLE_DEPTH, topK: tree ? o.treeK : 1, extend: greedyExtender(oracleCtx) });
     }
   } catch (err) {
     oracleCtx?.free();
@@ -169,6 +169,7 @@ async function runCommand(o: RunOptions, treeKExplicit = false): Promise<void> {
       budget: o.budget ?? (o.spec === "auto" ? ("auto" as const) : undefined),
       shape: tree ? ("tree" as const) : ("chain" as const),
       keep: plan?.keep,
+      prices: rt.prices,
     };
     const it: AsyncGenerator<GenerateEvent, GenerateResult & { spec?: SpecStats }> = drafter
       ? generateSpeculative(ctx, drafter, prompt, genOpts)
@@ -196,6 +197,7 @@ async function runCommand(o: RunOptions, treeKExplicit = false): Promise<void> {
         decodeMs: round(result.decodeMs),
         loadMs: round(loadMs),
         warmupMs: round(rt.warmupMs),
+        ...(rt.prices ? { prices: rt.prices } : {}),
         split: { decodeCallsMs: round(result.split.decodeCallsMs), samplingMs: round(result.split.samplingMs) },
         stopReason: result.stopReason,
         sampling: ctx.deviceGreedy ? "device" : "host",

@@ -115,7 +115,7 @@ export class FlintService implements GenerationService {
     // one controller for the server's life: what it learned about drafts and step costs carries over,
     // so requests do not each pay for learning again (bench/cpu/controller.mjs: 0.89 of plain speed
     // fresh per request vs 0.99 kept, with useless drafts)
-    if (this.drafter && o.budget === "auto") this.controller = createSpecController(this.drafter, rt.tree ? "tree" : "chain");
+    if (this.drafter && o.budget === "auto") this.controller = createSpecController(this.drafter, rt.tree ? "tree" : "chain", rt.prices ? { prices: rt.prices } : {});
     this.statefulDrafter = rt.drafter !== undefined && rt.drafter.name !== "ngram" && rt.drafter.name !== "oracle";
     this.liveDrafter = this.statefulDrafter ? 0 : Infinity;
     this.queue = new RequestQueue(

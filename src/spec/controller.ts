@@ -7,7 +7,7 @@
 // E[accepted] for a chain of depth D with conditional per-depth acceptance p_d is
 // sum_{k<=D} prod_{d<=k} p_d. For trees it comes from the drafter's own node probabilities:
 // sum over nodes at depth d of exp(cumulative logp) is the drafter's P(reach depth d), scaled by a
-// per-depth calibration c_d = observed reach / predicted reach, learned from verified trees.
+// per-depth calibration c_d = observed reach / predicted reach, learned from verified trees (tree-reach.ts).
 //
 // Estimators are exponentially weighted with a warm start (step size max(alpha, 1/n)), so the first
 // observations count fully and old ones fade: drafts that turn good (or bad) are noticed within
@@ -24,55 +24,23 @@
 // a tie; a shadow accepted whole is followed at once by one twice as deep. When speculating, a
 // neighbouring budget is tried every exploreEvery steps so the verify cost curve is measured where it
 // matters.
+// Costs start from step prices measured at load where they are given (prices.ts: on a GPU the first
+// forwards at a shape are uncaptured, so a fresh controller's own first measurements overrate a steady
+// verify); a drafter nobody has scored yet is then shadow-probed once at once if any acceptance could
+// make it pay, since the prices alone may say plain decoding for longer than a short request lasts.
 
 import type { DDTree } from "./ddtree.js";
+import type { ControllerOptions } from "./controller-options.js";
+import type { StepPrices } from "./prices.js";
 import { ProposalLengthModel } from "./proposal-length.js";
+import { TreeReachModel } from "./tree-reach.js";
+import { COLD_FORWARDS, SwitchCost } from "./switch-cost.js";
 import { Ewma, VerifyCostModel } from "./verify-cost.js";
+
+export type { ControllerOptions };
 
 /** choose() result meaning "no speculation: plain autoregressive step" */
 export const AR = 0;
-
-export interface ControllerOptions {
-  /** candidate budgets (drafted nodes), ascending; default [4, 8, 16, 32, 64] */
-  budgets?: readonly number[];
-  /** "chain": budget = chain depth (default); "tree": budget = DDTree nodes */
-  shape?: "chain" | "tree";
-  /** deepest draft position (DFlash: block size - 1); default max(budgets) for chains, 16 for trees */
-  maxDepth?: number;
-  /** floor of the EW step size for costs and acceptance (default 0.05) */
-  alpha?: number;
-  /** AR steps between speculative probes, at least (default 64) */
-  probeEvery?: number;
-  /** the most a probe with useless drafts may cost, as a fraction of the plain steps between
-   *  probes; spaces probes further apart when drafting is expensive (default 0.01) */
-  maxProbeOverhead?: number;
-  /** budget of a verified probe (default budgets[0]) */
-  probeBudget?: number;
-  /** probes (and the first try of drafts never scored) are shadows: scored against the tokens plain
-   *  decoding emits, no verify (default true) */
-  shadow?: boolean;
-  /** budget a shadow probe's draft is first scored at (default: chains 2, trees budgets[0]): a
-   *  shadow resolves after at most this many plain tokens (at the first mismatch with useless
-   *  drafts), and with good drafts those are plain steps a verify would have beaten. A shadow
-   *  accepted whole makes the next one twice as deep (trees: the next budget), so that the evidence
-   *  can reach the depths where drafting pays (a draft costing a few plain steps pays only past
-   *  depth 2); deeper depths are also learned from verified chains' bonus tokens (generate-spec.ts) */
-  shadowBudget?: number;
-  /** speculative steps between tries of a neighbouring budget (default 64; 0 = never). Each try
-   *  changes the target's decode shape twice, and on a GPU each change costs one to one and a half
-   *  plain steps (H200, 8B: bench/results/2026-11-23-h200-5/sweep-auto-split.json) */
-  exploreEvery?: number;
-  /** prior conditional acceptance at depth 1 (default 0.5: optimistic enough to try drafts once) */
-  priorAccept?: number;
-  /** pseudo-observations behind the shrinkage priors (default 2) */
-  priorWeight?: number;
-  /** verify-cost prior before any verify is measured: t_ar * (1 + slope * (rows - 1)) (default 0.05) */
-  priorVerifySlope?: number;
-  /** let a drafter that pays to follow the target (DFlash: a host copy of the captured features per
-   *  token) stop following during plain stretches more than FOLLOW_AHEAD steps before a probe; its
-   *  history then has gaps, which only softens the drafts of the probe after one (default true) */
-  unfollow?: boolean;
-}
 
 /** Plain steps a plain-decoding decision (and the probe gap) holds before it is worked out again,
  *  unless a draft, verify or acceptance observation comes first. Only the plain step's cost moves
@@ -90,6 +58,10 @@ const EVIDENCE_GATE = 4;
  *  tie: probes come sooner, down to MIN_GAP_SCALE of the usual gap. */
 const NEAR_TIE = 0.2;
 const MIN_GAP_SCALE = 0.125;
+/** Observations a measured price counts as: a one-off forward at a new shape (on the H200 3.5 times
+ *  the steady price for the trained pair's 5-row verify) then moves it by a fifth of twice the price
+ *  at most (Ewma's outlier cap), while a lasting change still comes through in a few steps. */
+const PRICE_WEIGHT = 4;
 /** What a controller has learned (SpecStats.controller): estimates, ms and probabilities. */
 export interface ControllerSnapshot {
   /** a plain step */
@@ -104,6 +76,8 @@ export interface ControllerSnapshot {
   acceptance: number[];
   /** chains: P(a proposal reaches depth d | it reached d - 1), per depth (1 for fixed-length drafters) */
   proposalReach: number[];
+  /** one change of the target's row count (its first forwards' excess over their steady price) */
+  switchMs: number;
 }
 
 export class SpecController {
@@ -121,6 +95,7 @@ export class SpecController {
   readonly priorAccept: number;
   readonly priorWeight: number;
   readonly priorVerifySlope: number;
+  readonly switchHorizon: number;
 
   readonly tAr: Ewma;
   /** a draft made right after a verified step (the drafter catches up on that step's rows only) */
@@ -137,26 +112,22 @@ export class SpecController {
   /** set by choose(): plain steps before the next probe */
   private untilProbe = 0;
   private readonly verifyCost: VerifyCostModel;
+  /** the target's current row count and what changing it costs */
+  private readonly shapes: SwitchCost;
 
   // Per depth d (index d - 1): EW trials and successes of the conditional acceptance...
   private readonly accW: Float64Array;
   private readonly accX: Float64Array;
   // ...how long chain proposals are...
   private readonly proposalLength: ProposalLengthModel;
-  // ...and EW observed vs drafter-predicted reach, for the tree calibration
-  private readonly calObs: Float64Array;
-  private readonly calPred: Float64Array;
-  // Tree shape: per budget b (row), EW mean of the drafter's reach mass per depth, [budgets x depth]
-  private readonly massMean: Float64Array;
-  private readonly massCount: Int32Array;
+  // ...and the tree drafts' reach (calibration, shape per budget)
+  private readonly treeReach: TreeReachModel;
   // scratch
   private readonly pHat: Float64Array;
   private readonly logBudgets: Float64Array;
   /** plain steps the last AR decision still holds for, and the probe gap worked out with it */
   private arHold = 0;
   private heldGap = 0;
-  private readonly cHat: Float64Array;
-  private readonly mass: Float64Array;
 
   private arStreak = 0;
   private lastShadow = false;
@@ -165,6 +136,9 @@ export class SpecController {
   private specSteps = 0;
   private exploreUp = true;
   private exploring = false;
+  /** acceptance observations so far (shadows' included), and whether the first probe was asked for */
+  private observations = 0;
+  private firstProbe = false;
 
   constructor(opts: ControllerOptions = {}) {
     const budgets = opts.budgets ?? [4, 8, 16, 32, 64];
@@ -196,26 +170,40 @@ export class SpecController {
     this.tAr = new Ewma(this.alpha);
     this.tDraft = new Ewma(this.alpha);
     this.tCatchUpDraft = new Ewma(this.alpha);
+    this.shapes = new SwitchCost(this.alpha);
+    this.switchHorizon = opts.switchHorizon ?? 8;
     this.verifyCost = new VerifyCostModel(this.budgets, this.alpha, this.priorVerifySlope);
     const D = this.maxDepth;
     this.accW = new Float64Array(D);
     this.accX = new Float64Array(D);
     this.proposalLength = new ProposalLengthModel(D, this.alpha, this.priorWeight);
-    this.calObs = new Float64Array(D);
-    this.calPred = new Float64Array(D);
-    this.massMean = new Float64Array(budgets.length * D);
-    this.massCount = new Int32Array(budgets.length);
+    this.treeReach = new TreeReachModel(D, this.budgets, this.alpha, this.priorWeight);
     this.pHat = new Float64Array(D);
     this.logBudgets = Float64Array.from(budgets, Math.log);
-    this.cHat = new Float64Array(D);
-    this.mass = new Float64Array(D);
+    if (opts.prices) this.seed(opts.prices);
+  }
+
+  private seed(p: StepPrices): void {
+    this.tAr.seed(p.arMs, PRICE_WEIGHT);
+    if (p.draftMs !== undefined) this.tDraft.seed(p.draftMs, PRICE_WEIGHT);
+    if (p.catchUpDraftMs !== undefined) this.tCatchUpDraft.seed(p.catchUpDraftMs, PRICE_WEIGHT);
+    for (const [rows, ms] of Object.entries(p.verifyMsByRows)) this.verifyCost.seed(this.exactBucket(Number(rows)), Number(rows), ms, PRICE_WEIGHT);
   }
 
   // ---- observations ----
 
   /** wall time of one plain decode step (1 row), ms */
   observeAr(ms: number): void {
-    this.tAr.add(ms);
+    const age = this.shapes.note(1);
+    // a cold step's excess is the shape change's cost, not the plain step's (once that is known)
+    if (age < COLD_FORWARDS && this.tAr.known) this.shapes.observe(age, ms, this.tAr.value);
+    else this.tAr.add(ms);
+  }
+
+  /** The target ran a forward the controller does not see (a prompt's prefill, a relayout): the next
+   *  one is at a new shape. */
+  shapeChanged(): void {
+    this.shapes.note(0);
   }
 
   /** wall time of drafting for one step, ms; `afterVerify`: the step before was a verified one */
@@ -240,7 +228,10 @@ export class SpecController {
   /** wall time of one verify step over `rows` rows (nodes + root), its bookkeeping included, ms */
   observeVerify(rows: number, ms: number): void {
     this.arHold = 0;
-    this.verifyCost.observe(this.exactBucket(rows), rows, ms);
+    const bucket = this.exactBucket(rows);
+    const age = this.shapes.note(rows);
+    if (age < COLD_FORWARDS && this.verifyCost.known(bucket)) this.shapes.observe(age, ms, this.verifyCost.estimate(bucket, rows, this.tAr));
+    else this.verifyCost.observe(bucket, rows, ms);
   }
 
   /**
@@ -249,6 +240,7 @@ export class SpecController {
    */
   observeAcceptance(tree: DDTree, accepted: number, path: Int32Array): void {
     this.arHold = 0;
+    this.observations++;
     if (this.awaitingShadow) {
       this.awaitingShadow = false;
       if (tree.size > 0 && accepted === tree.maxDepth && tree.isLeaf(path[accepted - 1])) this.deepenShadow();
@@ -258,8 +250,6 @@ export class SpecController {
     for (let d = 0; d < D; d++) {
       this.accW[d] *= keep;
       this.accX[d] *= keep;
-      this.calObs[d] *= keep;
-      this.calPred[d] *= keep;
     }
     const last = accepted === 0 ? -1 : path[accepted - 1];
     const offered = Math.min(D, tree.isLeaf(last) ? accepted : accepted + 1);
@@ -267,12 +257,7 @@ export class SpecController {
       this.accW[d] += 1;
       if (d < accepted) this.accX[d] += 1;
     }
-    const mass = this.reachMass(tree, tree.size);
-    for (let d = 0; d < D; d++) {
-      if (mass[d] <= 0) break;
-      this.calPred[d] += mass[d];
-      if (d < accepted) this.calObs[d] += 1;
-    }
+    this.treeReach.observe(tree, accepted);
   }
 
   // ---- estimates ----
@@ -285,8 +270,7 @@ export class SpecController {
 
   /** drafter calibration at depth d (1-based): observed reach / drafter-predicted reach */
   calibration(d: number): number {
-    this.fillCHat();
-    return d >= 1 && d <= this.maxDepth ? this.cHat[d - 1] : 0;
+    return this.treeReach.calibration(d, this.pessimistic);
   }
 
   /** estimated verify ms for `rows` rows */
@@ -298,14 +282,10 @@ export class SpecController {
    *  first b nodes), else from the learned tree mass (tree shape) or chain math. */
   expectedAccepted(b: number, tree?: DDTree): number {
     if (b <= 0) return 0;
-    if (tree) return this.treeExpectation(this.reachMass(tree, Math.min(b, tree.size)));
+    if (tree) return this.treeReach.expectFromTree(tree, Math.min(b, tree.size), this.pessimistic);
     if (this.shape === "tree") {
-      const i = this.bucketOf(b);
-      if (i >= 0 && this.massCount[i] > 0) {
-        const D = this.maxDepth;
-        for (let d = 0; d < D; d++) this.mass[d] = this.massMean[i * D + d];
-        return this.treeExpectation(this.mass);
-      }
+      const e = this.treeReach.expectForBudget(this.bucketOf(b), this.pessimistic);
+      if (e !== undefined) return e;
     }
     return this.chainExpectation(Math.min(b, this.maxDepth));
   }
@@ -313,11 +293,11 @@ export class SpecController {
   /** expected tokens per ms with budget b (AR = 0); NaN while t_ar is unknown */
   expectedRate(b: number, tree?: DDTree): number {
     if (!this.tAr.known) return NaN;
-    if (b === AR) return 1 / this.tAr.value;
+    if (b === AR) return 1 / (this.tAr.value + this.switchShare(1));
     const tDraft = tree ? 0 : this.draftMs(); // after drafting, it is sunk
     // rows of a verify: integral (the verify-cost buckets are by exact row count)
     const nodes = tree ? Math.min(b, tree.size) : Math.round(this.expectedNodes(b));
-    return (this.expectedAccepted(b, tree) + 1) / (tDraft + this.tVerify(nodes + 1));
+    return (this.expectedAccepted(b, tree) + 1) / (tDraft + this.tVerify(nodes + 1) + this.switchShare(nodes + 1));
   }
 
   /** The argmax of expectedRate over AR and the budgets, without exploration. */
@@ -356,6 +336,7 @@ export class SpecController {
       verifyMsByRows: this.verifyCost.measured(r),
       acceptance: Array.from(this.pHat, r),
       proposalReach: Array.from(this.proposalLength.reach(), r),
+      switchMs: r(this.shapes.ms),
     };
   }
 
@@ -379,6 +360,13 @@ export class SpecController {
     }
     if (b === AR) {
       if (this.tAr.known) {
+        // Nothing scored yet, and drafts would pay if they were good: score one at once (a shadow
+        // costs a draft) instead of after a probe gap, which is longer than a short request where
+        // drafting is dear (the prices then say plain decoding from the first step)
+        if (!this.firstProbe && this.observations === 0 && this.shadow && this.mayPay()) {
+          this.firstProbe = true;
+          this.probeNow = true;
+        }
         const gap = this.heldGap;
         if (++this.arStreak >= gap || this.probeNow) {
           this.arStreak = 0;
@@ -424,7 +412,7 @@ export class SpecController {
    * an exploratory choice is kept as is so the exploration happens.
    */
   chooseForTree(tree: DDTree, cap = Infinity): number {
-    this.recordMass(tree);
+    this.treeReach.record(tree);
     if (this.exploring) return Math.min(cap, tree.size);
     if (!this.tAr.known) return Math.min(cap, tree.size);
     let bestN = AR;
@@ -454,7 +442,7 @@ export class SpecController {
   /** A draft was made and will not be verified (a shadow probe's): records its tree's shape for the
    *  tree estimates, as chooseForTree does for verified ones. */
   observeProposal(tree: DDTree): void {
-    this.recordMass(tree);
+    this.treeReach.record(tree);
   }
 
   /** After choose() returned AR: the plain steps left before the next probe (0 when the next step
@@ -483,6 +471,24 @@ export class SpecController {
   }
 
   // ---- internals ----
+
+  /** A step at `rows` rows pays a share of a shape change when the target is at another shape: the
+   *  change's cost spread over switchHorizon steps, so a choice that changes shape must be better by
+   *  that much (a one-step excursion pays for two changes; a budget kept for long hardly pays). */
+  private switchShare(rows: number): number {
+    return this.shapes.rows !== 0 && rows !== this.shapes.rows ? this.shapes.ms / this.switchHorizon : 0;
+  }
+
+  /** Whether some budget would beat plain decoding if every drafted token were accepted. */
+  private mayPay(): boolean {
+    const ar = 1 / this.tAr.value;
+    const draft = this.draftMs();
+    for (let i = 0; i < this.budgets.length; i++) {
+      const nodes = Math.max(1, Math.round(this.expectedNodes(this.budgets[i])));
+      if ((Math.min(nodes, this.maxDepth) + 1) / (draft + this.tVerify(nodes + 1)) > ar) return true;
+    }
+    return false;
+  }
 
   /** After a shadow accepted whole: the next one is deeper, and comes at once (the evidence points
    *  towards drafting, and a whole acceptance says nothing about the depths past it). */
@@ -531,15 +537,6 @@ export class SpecController {
     }
   }
 
-  private fillCHat(): void {
-    let prev = this.pessimistic ? 0 : 1;
-    const w0 = this.priorWeight;
-    for (let d = 0; d < this.maxDepth; d++) {
-      prev = (this.calObs[d] + w0 * prev) / (this.calPred[d] + w0);
-      this.cHat[d] = prev;
-    }
-  }
-
   private chainExpectation(depth: number): number {
     this.fillPHat();
     const q = this.proposalLength.reach();
@@ -555,40 +552,5 @@ export class SpecController {
   /** expected drafted nodes of a chain proposal asked for b (b itself unless proposals run short) */
   expectedNodes(b: number): number {
     return this.shape === "chain" ? this.proposalLength.expectedNodes(b) : b;
-  }
-
-  /** sum_d r_d with r_d = min(r_{d-1}, c_d * mass_d): calibrated reach, never growing with depth */
-  private treeExpectation(mass: Float64Array): number {
-    this.fillCHat();
-    let reach = 1;
-    let sum = 0;
-    for (let d = 0; d < this.maxDepth; d++) {
-      if (mass[d] <= 0) break;
-      reach = Math.min(reach, this.cHat[d] * mass[d]);
-      sum += reach;
-    }
-    return sum;
-  }
-
-  /** per depth: sum of exp(cumulative logp) over the first n nodes (the drafter's reach probability) */
-  private reachMass(tree: DDTree, n: number): Float64Array {
-    const m = this.mass;
-    m.fill(0);
-    for (let i = 0; i < n; i++) {
-      const d = tree.depth[i] - 1;
-      if (d < this.maxDepth) m[d] += Math.exp(tree.logp[i]);
-    }
-    for (let d = 0; d < this.maxDepth; d++) if (m[d] > 1) m[d] = 1;
-    return m;
-  }
-
-  private recordMass(tree: DDTree): void {
-    const D = this.maxDepth;
-    for (let i = 0; i < this.budgets.length; i++) {
-      const mass = this.reachMass(tree, Math.min(this.budgets[i], tree.size));
-      const c = ++this.massCount[i];
-      const a = Math.max(this.alpha, 1 / c);
-      for (let d = 0; d < D; d++) this.massMean[i * D + d] += a * (mass[d] - this.massMean[i * D + d]);
-    }
   }
 }

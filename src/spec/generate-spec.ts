@@ -12,6 +12,7 @@ import { TreeAcceptor } from "./accept.js";
 import { AR, SpecController, type ControllerOptions, type ControllerSnapshot } from "./controller.js";
 import { DDTreeBuilder, type DDTree } from "./ddtree.js";
 import type { Drafter } from "./drafter.js";
+import type { StepPrices } from "./prices.js";
 import { ShadowProbe, type ObserveAcceptance } from "./shadow.js";
 import { TreeBatchPlanner, type TreeBatchPlan } from "./tree-batch.js";
 
@@ -45,6 +46,9 @@ export interface SpecOptions extends GenerateOptions {
   /** with budget "auto": the controller to use and keep learning in (made by createSpecController
    *  for the same drafter and shape); default a fresh one for this request */
   controller?: SpecController;
+  /** with budget "auto" and no controller given: the step prices the fresh controller starts from
+   *  (Runtime.prices) */
+  prices?: StepPrices;
 }
 
 export interface SpecStats {
@@ -89,7 +93,7 @@ function arFollow(drafter: Drafter, controller: SpecController | undefined): boo
 export async function* generateSpeculative(target: Context, drafter: Drafter, prompt: ArrayLike<number>, opts: SpecOptions = {}): AsyncGenerator<GenerateEvent, SpecResult> {
   const maxTokens = opts.maxTokens ?? 256;
   const shape = opts.shape ?? "chain";
-  const controller = opts.budget === "auto" ? (opts.controller ?? createSpecController(drafter, shape)) : undefined;
+  const controller = opts.budget === "auto" ? (opts.controller ?? createSpecController(drafter, shape, opts.prices ? { prices: opts.prices } : {})) : undefined;
   if (controller && (controller.shape !== shape || controller.maxDepth !== drafter.maxDepth)) {
     throw new UserError(`the given controller was made for ${controller.shape}s of depth ${controller.maxDepth}, not ${shape}s of depth ${drafter.maxDepth}`);
   }
@@ -135,6 +139,7 @@ export async function* generateSpeculative(target: Context, drafter: Drafter, pr
   }
   let rows = target.logits();
   const tPrompt = performance.now();
+  controller?.shapeChanged();
 
   let done = false;
   const pending: GenerateEvent[] = [];
@@ -340,6 +345,7 @@ export async function* generateSpeculative(target: Context, drafter: Drafter, pr
         // the plain attention path is exact. Until that is understood per backend, trees need it off.
         if (recurrent) throw new UserError(`${target.model.info.architecture} has recurrent layers: tree verify needs an attention-only target`);
         if (target.flashAttn !== "off") throw new UserError("DDTree verify needs the target context made with flash attention off (--flash-attn off)");
+        if (!target.kvUnified) throw new UserError("DDTree verify needs the target context made with a unified KV cache (a sequence per branch)");
         treeMode = true;
       }
       const plan = planner.plan(tree, last, pos);
@@ -427,6 +433,7 @@ export async function* generateSpeculative(target: Context, drafter: Drafter, pr
         for (let j = 1; j <= accepted; j++) vb.add(committedTokens[j], pos + j, 0, false);
         forward(accepted);
         target.decode(vb);
+        controller?.shapeChanged();
         relayouts++;
       }
       last = acceptor.bonus;

@@ -9,6 +9,9 @@ import { OracleDrafter as Oracle, SIMULATED_ACCEPTANCE } from "./oracle.js";
 
 export { SIMULATED_ACCEPTANCE };
 
+/** the depth `flint run` and `flint bench` give the oracle (a DFlash block's 15 drafted positions) */
+export const ORACLE_DEPTH = 15;
+
 export class OracleSpecDrafter implements Drafter {
   readonly name = "oracle" as const;
   readonly maxDepth: number;

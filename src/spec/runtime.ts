@@ -12,7 +12,10 @@ import { DFlashDrafter } from "./dflash-drafter.js";
 import { DraftModelDrafter } from "./draft-model-drafter.js";
 import type { Drafter } from "./drafter.js";
 import { NgramDrafter } from "./ngram-drafter.js";
+import { ORACLE_DEPTH } from "./oracle-drafter.js";
 import { warmUp } from "./warmup.js";
+import { measurePrices, type StepPrices } from "./prices.js";
+import { createSpecController } from "./generate-spec.js";
 
 export type SpecMode = "none" | "dflash" | "draft-model" | "ngram" | "oracle" | "auto";
 /** The drafter a SpecMode resolves to once the draft file is known ("auto" picks one). */
@@ -60,6 +63,9 @@ export interface Runtime {
   loadMs: number;
   /** the warm-up's share of loadMs (0 when none ran) */
   warmupMs: number;
+  /** step prices measured after the warm-up (a GPU, a drafter kind other than "none"), for the
+   *  controllers of --budget auto (prices.ts); the oracle's drafts are not priced */
+  prices?: StepPrices;
   free(): void;
 }
 
@@ -116,6 +122,7 @@ export async function loadRuntime(o: RuntimeOptions): Promise<Runtime> {
   let drafter: Drafter | undefined;
   let draftModel: Model | undefined;
   let warmupMs = 0;
+  let prices: StepPrices | undefined;
   try {
     if (kind === "ngram") drafter = new NgramDrafter();
     if (kind === "draft-model") {
@@ -128,7 +135,14 @@ export async function loadRuntime(o: RuntimeOptions): Promise<Runtime> {
       drafter = new DFlashDrafter(ctx, draftModel, { topK: o.treeK, threads: o.threads, deviceArgmax: ctx.deviceGreedy, deviceTopK: onGpu });
     }
     // only a GPU pays once per process for a shape's first run; a CPU's first step costs what the others do
-    if (onGpu && o.warmup !== false) warmupMs = await warmUp(ctx, drafter, tree ? "tree" : "chain");
+    if (onGpu && o.warmup !== false) {
+      warmupMs = await warmUp(ctx, drafter, tree ? "tree" : "chain");
+      if (kind !== "none") {
+        const t = performance.now();
+        prices = measurePrices(ctx, drafter, createSpecController(drafter ?? { maxDepth: ORACLE_DEPTH }, tree ? "tree" : "chain").budgets);
+        warmupMs += performance.now() - t;
+      }
+    }
   } catch (err) {
     drafter?.free();
     ctx.free();
@@ -147,6 +161,7 @@ export async function loadRuntime(o: RuntimeOptions): Promise<Runtime> {
     tree,
     loadMs,
     warmupMs,
+    prices,
     free() {
       if (freed) return;
       freed = true;

@@ -25,6 +25,11 @@ export class Ewma {
   get known(): boolean {
     return this.count > 0;
   }
+  /** Starts from `x` as if it were the mean of `weight` points (a price measured beforehand). */
+  seed(x: number, weight: number): void {
+    this.value = x;
+    this.count = weight;
+  }
 }
 
 /** Verify cost by rows: an EW mean per candidate budget (rows = budget + 1, exact sizes only: a GPU's
@@ -56,6 +61,22 @@ export class VerifyCostModel {
     this.snn = this.snn * keep + rows * rows;
     this.sy = this.sy * keep + ms;
     this.sny = this.sny * keep + rows * ms;
+  }
+
+  /** A price measured beforehand: bucket `bucket` starts from it as from `weight` points, and the
+   *  line through the sizes gets it as one point. */
+  seed(bucket: number, rows: number, ms: number, weight: number): void {
+    if (bucket >= 0) this.buckets[bucket].seed(ms, weight);
+    this.sw += 1;
+    this.sn += rows;
+    this.snn += rows * rows;
+    this.sy += ms;
+    this.sny += rows * ms;
+  }
+
+  /** whether bucket `bucket` has a price (measured or seeded) */
+  known(bucket: number): boolean {
+    return bucket >= 0 && this.buckets[bucket].known;
   }
 
   /** estimated ms for `rows` rows (`bucket` as for observe), given the plain step's estimate */

@@ -334,6 +334,79 @@ describe("SpecController (chain, simulated costs)", () => {
     expect(f.expectedNodes(8)).toBeCloseTo(8, 6);
   });
 
+  it("starts from measured step prices: a one-off dear forward moves them little", () => {
+    const prices = { arMs: 1, draftMs: 2, catchUpDraftMs: 4, verifyMsByRows: { "5": 1.6, "9": 3 } };
+    const c = new SpecController({ budgets: [4, 8], maxDepth: 15, prices });
+    expect(c.snapshot()).toMatchObject({ arMs: 1, draftMs: 2, catchUpDraftMs: 4, verifyMsByRows: { "5": 1.6, "9": 3 } });
+    // a verify at a new shape (on the H200 3.5 times the steady price) is the change's cost, not the
+    // verify's; a dear steady one (the third in a row) is capped at twice the price, one point against four
+    c.observeVerify(5, 5.6);
+    c.observeVerify(5, 5.6);
+    expect(c.tVerify(5)).toBe(1.6);
+    c.observeVerify(5, 5.6);
+    expect(c.tVerify(5)).toBeCloseTo(1.6 + (3.2 - 1.6) / 5, 6);
+    // without prices the first observation is the estimate
+    const fresh = new SpecController({ budgets: [4, 8], maxDepth: 15 });
+    fresh.observeAr(1);
+    fresh.observeVerify(5, 5.6);
+    expect(fresh.tVerify(5)).toBe(5.6);
+  });
+
+  it("with prices where no draft could pay, it never drafts or probes early; where good drafts would, it scores one at once", () => {
+    // the trained code29m pair on the H200: a draft costs 2.4 plain steps, a 16-row verify 3.3
+    const dear = { arMs: 0.33, draftMs: 0.79, catchUpDraftMs: 1.28, verifyMsByRows: { "2": 0.45, "3": 0.48, "5": 0.53, "9": 1.01, "16": 1.08 } };
+    const c = new SpecController({ budgets: [1, 2, 4, 8, 15], maxDepth: 15, prices: dear });
+    // chain 15 accepted whole would give 16 tokens for 1.87 ms, 8.6 per ms against 3 plain: worth one shadow
+    expect(c.choose()).toBe(2);
+    expect(c.shadowProbe).toBe(true);
+    c.observeDraft(0.79, false);
+    const builder = new DDTreeBuilder(16);
+    const path = Int32Array.from({ length: 16 }, (_, i) => i);
+    c.observeAcceptance(builder.buildChain(new Int32Array(2), 2), 1, path);
+    // scored, not whole: plain decoding until the probe gap (a catch-up draft is 1% of ~390 plain steps)
+    const choices: number[] = [];
+    for (let i = 0; i < 256; i++) {
+      choices.push(c.choose());
+      c.observeAr(0.33);
+    }
+    expect(choices.every((b) => b === AR)).toBe(true);
+    // a drafter no acceptance could make pay: not even the first shadow
+    const useless = new SpecController({ budgets: [1, 2, 4, 8, 15], maxDepth: 15, prices: { ...dear, draftMs: 6, catchUpDraftMs: 8 } });
+    for (let i = 0; i < 256; i++) {
+      expect(useless.choose()).toBe(AR);
+      useless.observeAr(0.33);
+    }
+  });
+
+  it("learns what a change of shape costs from cold forwards, and charges it to choices that change shape", () => {
+    const prices = { arMs: 1, draftMs: 0.1, catchUpDraftMs: 0.2, verifyMsByRows: { "2": 1.2, "3": 1.3, "5": 1.5 } };
+    const c = new SpecController({ budgets: [1, 2, 4], maxDepth: 4, prices });
+    // plain steps, then a verify of 5 rows twice at 1.5 + 1 ms (cold), then steady ones
+    for (let i = 0; i < 4; i++) c.observeAr(1);
+    c.observeVerify(5, 2.5);
+    c.observeVerify(5, 2.5);
+    for (let i = 0; i < 4; i++) c.observeVerify(5, 1.5);
+    // back to plain: two cold plain steps at 1 + 1 ms
+    c.observeAr(2);
+    c.observeAr(2);
+    const snap = c.snapshot();
+    expect(snap.arMs).toBe(1);
+    expect(snap.verifyMsByRows["5"]).toBe(1.5);
+    // one change costs its two cold forwards' excess, a mean over the changes seen: the first plain
+    // steps were at a new shape too (the first forwards after the prompt), here at no excess
+    expect(snap.switchMs).toBeCloseTo((2 * (0 + 1 + 1)) / 3, 3);
+    // at plain decoding's shape a verify pays the change spread over switchHorizon (8) steps
+    expect(c.expectedRate(AR)).toBeCloseTo(1, 6);
+    const atPlain = c.expectedRate(4);
+    c.observeVerify(5, 1.5);
+    c.observeVerify(5, 1.5);
+    c.observeVerify(5, 1.5);
+    // at the verify's own shape it does not, and plain decoding does
+    expect(c.expectedRate(4)).toBeGreaterThan(atPlain);
+    expect(c.snapshot().switchMs).toBeGreaterThan(0);
+    expect(c.expectedRate(AR)).toBeCloseTo(1 / (1 + c.snapshot().switchMs / 8), 3);
+  });
+
   it("chain expectation: sum over k of prod of conditional acceptances", () => {
     const c = new SpecController({ budgets: [4], priorWeight: 1e-9, alpha: 1 });
     const b = new DDTreeBuilder(4);
