@@ -76,7 +76,7 @@ export function registerRun(program: Command): void {
     .option("--draft <file>", "drafter GGUF (or hf:...): a DFlash drafter made for --model, or a small model with its vocabulary")
     .option("--budget <n|auto>", "drafted nodes verified per step: chain depth, or DDTree nodes with --tree-k; auto = adaptive controller, which also falls back to plain decoding (default: the drafter's depth; auto with --spec auto)", budgetArg)
     .option("--tree-k <k>", "DDTree verify from the drafter's top-k per position (1 = chain; attention-only targets; needs --flash-attn off)", int(1, 16), 1)
-    .option("--no-warmup", "skip the warm-up at load (on a GPU a short generation of each decode shape, so that the first request does not pay for kernel loading and graph capture)")
+    .option("--no-warmup", "skip the warm-up at load (on a GPU a short generation of each decode shape, so that the first request does not pay for kernel loading and graph capture, then the step prices --budget auto starts from)")
     .option("--json", "print one JSON object with text and timings instead of streaming");
   addPrefillOptions(cmd, { compression: "prompts of at least --prefill-threshold tokens when --scorer is given", threshold: "compress prompts of at least this many tokens" })
     .action(async (o: RunOptions, cmd: Command) => {

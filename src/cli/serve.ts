@@ -60,7 +60,7 @@ export function registerServe(program: Command): void {
     .option("--cache-type-v <t>", "V cache type", choice(CACHE_TYPES))
     .option("--threads <n>", "CPU threads (default: all cores)", int(1, 1024))
     .option("--flash-attn <mode>", "flash attention: auto, on, off", choice(["auto", "on", "off"] as const), "auto")
-    .option("--no-warmup", "skip the warm-up at load (on a GPU a short generation of each decode shape, so that the first request does not pay for kernel loading and graph capture)")
+    .option("--no-warmup", "skip the warm-up at load (on a GPU a short generation of each decode shape, so that the first request does not pay for kernel loading and graph capture, then the step prices --budget auto starts from)")
     .option("--max-queue <n>", "requests that may wait while one decodes; more get 429", int(0, 100_000), 8)
     .option("--cache-slots <n>", "conversations kept in host memory besides the live one (prefix cache; 0 = off)", int(0, 64), 2)
     .option("--cache-mem <MiB>", "host memory the cached conversations may use", int(0), 4096);
