@@ -123,7 +123,6 @@ export const SweepPointSchema = z.object({
   verifiedByNodes: z.record(z.string(), z.number().int()).optional(),
   /** target forwards whose row count differed from the one before (each costs a CUDA graph capture) */
   shapeChanges: z.number().int().optional(),
-  paddedVerifies: z.number().int().optional(),
   /** mean verify forward per speculative step, ms */
   verifyMsPerStep: numOrNull,
   /** rows per verify forward (budget + 1 for fixed budgets) */

@@ -18,8 +18,6 @@ export class ModeAccumulator {
   verifiedByNodes: Record<string, number> = {};
   /** target forwards whose row count changed (SpecStats.shapeChanges), over all runs */
   shapeChanges = 0;
-  /** chain verifies padded to keep the target's shape (SpecStats.paddedVerifies), over all runs */
-  paddedVerifies = 0;
   /** the controller's estimates at the end of the last run (budget "auto") */
   controller?: SpecStats["controller"];
   acceptedPerDepth: number[] = [];
@@ -39,7 +37,6 @@ export class ModeAccumulator {
       this.shadowProbes += s.shadowProbes;
       this.relayouts += s.relayouts;
       this.shapeChanges += s.shapeChanges;
-      this.paddedVerifies += s.paddedVerifies;
       if (s.controller) this.controller = s.controller;
       for (const [n, c] of Object.entries(s.verifiedByNodes)) this.verifiedByNodes[n] = (this.verifiedByNodes[n] ?? 0) + c;
       s.acceptedPerDepth.forEach((v, d) => (this.acceptedPerDepth[d] = (this.acceptedPerDepth[d] ?? 0) + v));

@@ -145,7 +145,7 @@ export async function runSweep(h: Harness, o: SweepOptions): Promise<{ section: 
       steps: a.steps,
       arSteps: a.arSteps,
       shadowProbes: a.shadowProbes,
-      ...(m.budget === "auto" ? { verifiedByNodes: a.verifiedByNodes, shapeChanges: a.shapeChanges, paddedVerifies: a.paddedVerifies } : {}),
+      ...(m.budget === "auto" ? { verifiedByNodes: a.verifiedByNodes, shapeChanges: a.shapeChanges } : {}),
       ...(m.carried ? { controllerCarried: true } : {}),
       ...(m.budget === "auto" && a.controller ? { controller: a.controller } : {}),
       // auto points mix plain steps in; their verify time per drafting step is not separable from the

@@ -136,8 +136,6 @@ export class SpecController {
   private specSteps = 0;
   private exploreUp = true;
   private exploring = false;
-  /** the extra rows' cost of the padded verifies since the target last changed shape (verifyRows) */
-  private padSpent = 0;
   /** acceptance observations so far (shadows' included), and whether the first probe was asked for */
   private observations = 0;
   private firstProbe = false;
@@ -202,31 +200,10 @@ export class SpecController {
     else this.tAr.add(ms);
   }
 
-  /**
-   * Rows to verify a chain proposal of `nodes` drafted nodes at, where the step asked for `asked`:
-   * asked + 1 (the proposal padded with rows never accepted) when the target is at that shape and
-   * the padding since it got there has cost less than one change of shape, else nodes + 1. A drafter
-   * whose proposals are empty or full (the n-gram's) would otherwise change the target's shape twice
-   * per empty one; padding is rent paid until it adds up to the price of a change (ski rental: never
-   * more than twice the better of the two). Where a change costs nothing (a CPU) nothing is padded.
-   */
-  verifyRows(nodes: number, asked: number): number {
-    const full = asked + 1;
-    if (nodes + 1 >= full || this.shapes.rows !== full) {
-      this.padSpent = 0;
-      return nodes + 1;
-    }
-    // (an empty proposal's verify is a plain step's forward)
-    const extra = this.tVerify(full) - (nodes === 0 ? this.tAr.value : this.tVerify(nodes + 1));
-    if (this.padSpent + extra > this.shapes.ms) return nodes + 1;
-    this.padSpent += extra;
-    return full;
-  }
-
-  /** The target ran a forward of `rows` rows the controller gets no timing for (a prompt's last
-   *  chunk, a relayout, a plain step whose wait included a shadow draft): its shape still counts. */
-  untimedForward(rows: number): void {
-    this.shapes.note(rows);
+  /** The target ran a forward the controller does not see (a prompt's prefill, a relayout): the next
+   *  one is at a new shape. */
+  shapeChanged(): void {
+    this.shapes.note(0);
   }
 
   /** wall time of drafting for one step, ms; `afterVerify`: the step before was a verified one */

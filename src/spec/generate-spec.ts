@@ -75,9 +75,6 @@ export interface SpecStats {
   /** target forwards after the prompt whose row count differed from the forward before (on ggml-cuda
    *  each runs without the captured CUDA graph, and the next one captures it again) */
   shapeChanges: number;
-  /** budget "auto": chain verifies padded to their budget's rows to keep the target's shape
-   *  (SpecController.verifyRows) */
-  paddedVerifies: number;
   /** budget "auto": the controller's estimates when the request ended */
   controller?: ControllerSnapshot;
   /** time a measurement-only drafter spent simulating (the oracle re-deriving the target's
@@ -133,10 +130,8 @@ export async function* generateSpeculative(target: Context, drafter: Drafter, pr
     prefillKept(target, prompt, opts.keep, reuse, 0, (tokens, pos0) => drafter.onPrefill(tokens, pos0 + skipped));
   }
   // prefill in batch-sized chunks, injecting each chunk's features into the drafter
-  let prefillRows = 0;
   for (let off = reuse; !opts.keep && off < prompt.length; off += target.nBatch) {
     const end = Math.min(prompt.length, off + target.nBatch);
-    prefillRows = end - off;
     b.clear();
     for (let k = off; k < end; k++) b.add(prompt[k], k, 0, k === prompt.length - 1);
     target.decode(b);
@@ -144,7 +139,7 @@ export async function* generateSpeculative(target: Context, drafter: Drafter, pr
   }
   let rows = target.logits();
   const tPrompt = performance.now();
-  controller?.untimedForward(prefillRows);
+  controller?.shapeChanged();
 
   let done = false;
   const pending: GenerateEvent[] = [];
@@ -194,7 +189,6 @@ export async function* generateSpeculative(target: Context, drafter: Drafter, pr
   let arSteps = 0;
   let unfollowedSteps = 0;
   let shadowProbes = 0;
-  let paddedVerifies = 0;
   const shadow = new ShadowProbe(drafter.maxDepth);
   // the wait of the plain step in flight includes a shadow draft: not a plain step's cost
   let shadowInWait = false;
@@ -291,7 +285,6 @@ export async function* generateSpeculative(target: Context, drafter: Drafter, pr
         // a plain token's wall time: since the previous token when this decode was launched then,
         // else this launch and wait (the host sampler's own time left out, as for a verify)
         if (!shadowInWait) controller?.observeAr(launched ? t4 - tToken : onDevice ? t4 - t2 : t3 - t2);
-        else controller?.untimedForward(1);
         shadowInWait = false;
         tToken = t4;
         launched = false;
@@ -369,21 +362,11 @@ export async function* generateSpeculative(target: Context, drafter: Drafter, pr
         batchRowOf[r] = k;
         vb.addSeqRange(plan.token[r], plan.pos[r], plan.seqIds, plan.seqStart[r], plan.seqCount(r), true);
       }
-      // a short chain proposal may keep the target's shape (controller.verifyRows): the padding sits
-      // at the positions after the chain, which no chain row attends to; the commit drops its cells
-      // with the rejected ones, and the walk never reads its rows. (Recurrent layers would run it
-      // through their state, which keeps no per-row rollback for it.)
-      let nRows = plan.nRows;
-      if (controller && proposal && proposal.k === 1 && !treeMode && !recurrent) {
-        const want = controller.verifyRows(tree.size, Math.min(stepBudget, budget, room));
-        if (want > nRows) paddedVerifies++;
-        for (; nRows < want; nRows++) vb.add(last, pos + nRows, planner.committedSeq, true);
-      }
       const t2 = performance.now();
       time.bookkeeping += t2 - t1;
-      forward(nRows);
+      forward(plan.nRows);
       if (controller && proposal) {
-        verifyRows = nRows;
+        verifyRows = plan.nRows;
         verifyStart = ts;
         verifyDraftMs = t1 - ts;
       }
@@ -434,7 +417,7 @@ export async function* generateSpeculative(target: Context, drafter: Drafter, pr
         offChain ||= plan.primarySeq(r) !== plan.committedSeq;
       }
       // the drafter reads the verify's layer inputs, so it goes before any re-decode below
-      drafter.onCommit(committedTokens.subarray(0, accepted + 1), pos, committedRows, nRows);
+      drafter.onCommit(committedTokens.subarray(0, accepted + 1), pos, committedRows, plan.nRows);
       plan.commit(acceptor.path, accepted, tree).run(mem);
       openPlan = undefined;
       if (offChain) {
@@ -450,7 +433,7 @@ export async function* generateSpeculative(target: Context, drafter: Drafter, pr
         for (let j = 1; j <= accepted; j++) vb.add(committedTokens[j], pos + j, 0, false);
         forward(accepted);
         target.decode(vb);
-        controller?.untimedForward(accepted);
+        controller?.shapeChanged();
         relayouts++;
       }
       last = acceptor.bonus;
@@ -502,7 +485,6 @@ export async function* generateSpeculative(target: Context, drafter: Drafter, pr
       shadowProbes,
       verifiedByNodes: sparseCounts(verifiedByNodes),
       shapeChanges,
-      paddedVerifies,
       ...(controller ? { controller: controller.snapshot() } : {}),
       ...(simulatedMs > 0 ? { simulatedMs } : {}),
       timeMs: time,

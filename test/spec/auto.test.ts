@@ -50,23 +50,6 @@ describe.runIf(existsSync(code))("n-gram drafter on the trained code model", () 
     // this model repeats itself: the history predicts several tokens per step on average
     expect(totalAl / prompts.length).toBeGreaterThan(2);
   });
-
-  it("pads short proposals to keep the target's shape where a change is dear, losslessly", async () => {
-    const drafter = new NgramDrafter({ maxDepth: 8 });
-    const prompt = model.vocab.tokenize("for i in range(10):\n");
-    const plain = await generateText(plainCtx, prompt, { temperature: 0, maxTokens: 64, ignoreEog: true });
-    // prices that make any verify beat a plain step, and a change of shape made to cost ~4 s (two
-    // cold plain forwards 2 s over their price): once at a verify's shape the controller stays there,
-    // and the n-gram's empty or short proposals are verified at that shape (SpecController.verifyRows)
-    const c = createSpecController(drafter, "chain", { prices: { arMs: 1000, verifyMsByRows: { "2": 1, "3": 1, "5": 1, "9": 1 } } });
-    c.untimedForward(64);
-    c.observeAr(3000);
-    c.observeAr(3000);
-    const r = await runSpec(ctx, drafter, prompt, { temperature: 0, maxTokens: 64, ignoreEog: true, budget: "auto", controller: c });
-    expect(r.tokens).toEqual(plain.tokens);
-    expect(r.spec.arSteps).toBe(0);
-    expect(r.spec.paddedVerifies).toBeGreaterThan(0);
-  });
 });
 
 describe("adaptive controller (--budget auto)", () => {

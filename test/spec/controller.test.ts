@@ -407,31 +407,6 @@ describe("SpecController (chain, simulated costs)", () => {
     expect(c.expectedRate(AR)).toBeCloseTo(1 / (1 + c.snapshot().switchMs / 8), 3);
   });
 
-  it("pads a short chain proposal to keep the target's shape until the padding has cost one change", () => {
-    const prices = { arMs: 1, draftMs: 0.01, catchUpDraftMs: 0.02, verifyMsByRows: { "2": 1.1, "3": 1.2, "5": 1.5, "9": 2 } };
-    const c = new SpecController({ budgets: [1, 2, 4, 8], maxDepth: 8, prices });
-    // a change of shape costs 2 ms (the two cold forwards' excess), learned from one change
-    c.untimedForward(64);
-    c.observeAr(2);
-    c.observeAr(2);
-    expect(c.snapshot().switchMs).toBeCloseTo(2, 6);
-    // at plain decoding's shape nothing is padded (padding would itself change it)
-    expect(c.verifyRows(0, 4)).toBe(1);
-    // at 5 rows (a change at no excess this time: 1.5 ms a change now): an empty proposal's verify
-    // padded from 1 to 5 rows costs 0.5 ms more, three times
-    c.observeVerify(5, 1.5);
-    expect(c.snapshot().switchMs).toBeCloseTo(1.5, 6);
-    expect([1, 2, 3, 4].map(() => c.verifyRows(0, 4))).toEqual([5, 5, 5, 1]);
-    // a full proposal needs no padding and starts the count again
-    expect(c.verifyRows(4, 4)).toBe(5);
-    expect(c.verifyRows(2, 4)).toBe(5);
-    // where a change costs nothing (a CPU), nothing is padded
-    const cpu = new SpecController({ budgets: [1, 2, 4, 8], maxDepth: 8, prices });
-    cpu.observeVerify(5, 1.5);
-    cpu.observeVerify(5, 1.5);
-    expect(cpu.verifyRows(0, 4)).toBe(1);
-  });
-
   it("chain expectation: sum over k of prod of conditional acceptances", () => {
     const c = new SpecController({ budgets: [4], priorWeight: 1e-9, alpha: 1 });
     const b = new DDTreeBuilder(4);
