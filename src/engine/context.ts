@@ -83,6 +83,7 @@ export class Context {
     }
     const nBatch = Math.min(o.batch ?? 2048, nCtx);
     const seqMax = o.seqMax ?? 1;
+    const kvUnified = o.kvUnified ?? seqMax > 1;
     const cpuThreads = availableParallelism();
     const native = NativeContext.create(model.native, {
       nCtx,
@@ -90,7 +91,7 @@ export class Context {
       nUbatch: Math.min(o.ubatch ?? 512, nBatch),
       nSeqMax: seqMax,
       nRsSeq: o.rsSeq,
-      kvUnified: o.kvUnified ?? seqMax > 1,
+      kvUnified,
       flashAttn: o.flashAttn ?? "auto",
       typeK: o.cacheTypeK,
       typeV: o.cacheTypeV,
@@ -101,7 +102,7 @@ export class Context {
       deviceGreedySeqs: o.deviceGreedy || o.deviceTopK ? seqMax : 0,
       deviceTopK: o.deviceTopK,
     });
-    return new Context(model, native, seqMax, o.flashAttn ?? "auto", o.kvUnified ?? seqMax > 1);
+    return new Context(model, native, seqMax, o.flashAttn ?? "auto", kvUnified);
   }
 
   /** Runs the context's batch (or another); throws a clear error when it does not fit. */
