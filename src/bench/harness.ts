@@ -17,7 +17,7 @@ import { DFlashDrafter } from "../spec/dflash-drafter.js";
 import { DraftModelDrafter } from "../spec/draft-model-drafter.js";
 import type { Drafter } from "../spec/drafter.js";
 import type { SpecController } from "../spec/controller.js";
-import { createSpecController, generateSpeculative, type SpecStats } from "../spec/generate-spec.js";
+import { candidateBudgets, createSpecController, generateSpeculative, type SpecStats } from "../spec/generate-spec.js";
 import { NgramDrafter } from "../spec/ngram-drafter.js";
 import { constantProfile } from "../spec/oracle.js";
 import { greedyExtender, ORACLE_DEPTH, OracleSpecDrafter } from "../spec/oracle-drafter.js";
@@ -223,8 +223,7 @@ export class Harness {
     const oracle = m.drafter === "oracle";
     const key = `${this.family(m)}:${oracle ? "oracle" : `${m.drafter}:${m.treeK}`}`;
     if (!this.prices.has(key)) {
-      const budgets = createSpecController(drafter, shape).budgets;
-      this.prices.set(key, measurePrices(this.context(this.family(m)), oracle ? undefined : drafter, budgets));
+      this.prices.set(key, measurePrices(this.context(this.family(m)), oracle ? undefined : drafter, candidateBudgets(drafter.maxDepth, shape)));
     }
     return this.prices.get(key);
   }

@@ -22,17 +22,17 @@ export const MAX_BUDGET = 255;
 export const FOLLOW_AHEAD = 32;
 const TREE_BUDGETS = [4, 8, 16, 32, 64] as const;
 
-function controllerOptions(shape: "chain" | "tree", maxDepth: number) {
-  if (shape === "tree") return { shape, maxDepth, budgets: TREE_BUDGETS };
-  const budgets = [1, 2, 4, 8, maxDepth].filter((b, i, a) => b <= maxDepth && a.indexOf(b) === i).sort((x, y) => x - y);
-  return { shape, maxDepth, budgets };
+/** The budgets a `budget: "auto"` controller chooses from for a drafter of depth `maxDepth`. */
+export function candidateBudgets(maxDepth: number, shape: "chain" | "tree" = "chain"): readonly number[] {
+  if (shape === "tree") return TREE_BUDGETS;
+  return [1, 2, 4, 8, maxDepth].filter((b, i, a) => b <= maxDepth && a.indexOf(b) === i).sort((x, y) => x - y);
 }
 
 /** The controller generateSpeculative makes for `budget: "auto"`. A caller that serves many requests
  *  (the server) makes one with this and passes it to every request, so what it learned about costs and
  *  acceptance carries over instead of being paid for again at the start of each request. */
 export function createSpecController(drafter: Pick<Drafter, "maxDepth">, shape: "chain" | "tree" = "chain", overrides: Partial<ControllerOptions> = {}): SpecController {
-  return new SpecController({ ...controllerOptions(shape, drafter.maxDepth), ...overrides });
+  return new SpecController({ shape, maxDepth: drafter.maxDepth, budgets: candidateBudgets(drafter.maxDepth, shape), ...overrides });
 }
 const EMPTY = new Int32Array(0);
 

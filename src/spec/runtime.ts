@@ -15,7 +15,7 @@ import { NgramDrafter } from "./ngram-drafter.js";
 import { ORACLE_DEPTH } from "./oracle-drafter.js";
 import { warmUp } from "./warmup.js";
 import { measurePrices, type StepPrices } from "./prices.js";
-import { createSpecController } from "./generate-spec.js";
+import { candidateBudgets } from "./generate-spec.js";
 
 export type SpecMode = "none" | "dflash" | "draft-model" | "ngram" | "oracle" | "auto";
 /** The drafter a SpecMode resolves to once the draft file is known ("auto" picks one). */
@@ -139,7 +139,7 @@ export async function loadRuntime(o: RuntimeOptions): Promise<Runtime> {
       warmupMs = await warmUp(ctx, drafter, tree ? "tree" : "chain");
       if (kind !== "none") {
         const t = performance.now();
-        prices = measurePrices(ctx, drafter, createSpecController(drafter ?? { maxDepth: ORACLE_DEPTH }, tree ? "tree" : "chain").budgets);
+        prices = measurePrices(ctx, drafter, candidateBudgets(drafter?.maxDepth ?? ORACLE_DEPTH, tree ? "tree" : "chain"));
         warmupMs += performance.now() - t;
       }
     }

@@ -55,23 +55,23 @@ export class VerifyCostModel {
   /** one verify of `rows` rows took `ms`; `bucket` is the index of the budget with budget + 1 = rows, or -1 */
   observe(bucket: number, rows: number, ms: number): void {
     if (bucket >= 0) this.buckets[bucket].add(ms);
-    const keep = 1 - this.alpha;
-    this.sw = this.sw * keep + 1;
-    this.sn = this.sn * keep + rows;
-    this.snn = this.snn * keep + rows * rows;
-    this.sy = this.sy * keep + ms;
-    this.sny = this.sny * keep + rows * ms;
+    this.addPoint(rows, ms, 1 - this.alpha);
   }
 
   /** A price measured beforehand: bucket `bucket` starts from it as from `weight` points, and the
    *  line through the sizes gets it as one point. */
   seed(bucket: number, rows: number, ms: number, weight: number): void {
     if (bucket >= 0) this.buckets[bucket].seed(ms, weight);
-    this.sw += 1;
-    this.sn += rows;
-    this.snn += rows * rows;
-    this.sy += ms;
-    this.sny += rows * ms;
+    this.addPoint(rows, ms, 1);
+  }
+
+  /** the line's EW sums: the old ones times `keep`, plus (rows, ms) */
+  private addPoint(rows: number, ms: number, keep: number): void {
+    this.sw = this.sw * keep + 1;
+    this.sn = this.sn * keep + rows;
+    this.snn = this.snn * keep + rows * rows;
+    this.sy = this.sy * keep + ms;
+    this.sny = this.sny * keep + rows * ms;
   }
 
   /** whether bucket `bucket` has a price (measured or seeded) */

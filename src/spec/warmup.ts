@@ -12,7 +12,7 @@ import { performance } from "node:perf_hooks";
 import type { Context } from "../engine/context.js";
 import { drain, generate } from "../engine/generate.js";
 import type { Drafter } from "./drafter.js";
-import { createSpecController, generateSpeculative } from "./generate-spec.js";
+import { candidateBudgets, createSpecController, generateSpeculative } from "./generate-spec.js";
 
 const PROMPT_TOKENS = 8;
 /** tokens of the --budget auto run */
@@ -37,7 +37,7 @@ export async function warmUp(ctx: Context, drafter?: Drafter, shape: "chain" | "
         drafter.warmInjections(rows);
       }
       // the prompt's token, then one draft and one verify at each budget the controller may pick
-      for (const budget of createSpecController(drafter, shape).budgets) {
+      for (const budget of candidateBudgets(drafter.maxDepth, shape)) {
         if (budget + 1 + prompt.length > ctx.nCtx) continue;
         await drain(generateSpeculative(ctx, drafter, prompt, { ...base, maxTokens: 2, budget, shape }));
       }

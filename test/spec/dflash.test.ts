@@ -205,28 +205,17 @@ describe.runIf(haveShared)("against llama.cpp's own DFlash", () => {
 });
 
 describe("tree verify guard", () => {
-  it("refuses a tree on a context with flash attention", async () => {
+  // a tree needs flash attention off, and a unified KV cache (a sequence per branch)
+  it.each([
+    ["with flash attention", { kvUnified: true, flashAttn: "on" as const }, /flash attention off/],
+    ["without a unified KV cache", { flashAttn: "off" as const }, /unified KV cache/],
+  ])("refuses a tree on a context %s", async (_what, ctxOpts, error) => {
     const target = Model.load(await tinyModelPath(), { gpuLayers: 0 });
     const draft = Model.load(await tinyDrafterPath(), { gpuLayers: 0 });
-    const tctx = Context.create(target, { ctx: 256, threads: 1, kvUnified: true, flashAttn: "on" });
+    const tctx = Context.create(target, { ctx: 256, threads: 1, ...ctxOpts });
     const drafter = new DFlashDrafter(tctx, draft, { topK: 4, threads: 1 });
     try {
-      await expect(runSpec(tctx, drafter, target.vocab.tokenize("hi"), { temperature: 0, maxTokens: 8, budget: 8 })).rejects.toThrow(/flash attention off/);
-    } finally {
-      drafter.free();
-      tctx.free();
-      draft.free();
-      target.free();
-    }
-  });
-
-  it("refuses a tree on a context without a unified KV cache (a branch's sequence would not fit)", async () => {
-    const target = Model.load(await tinyModelPath(), { gpuLayers: 0 });
-    const draft = Model.load(await tinyDrafterPath(), { gpuLayers: 0 });
-    const tctx = Context.create(target, { ctx: 256, threads: 1, flashAttn: "off" });
-    const drafter = new DFlashDrafter(tctx, draft, { topK: 4, threads: 1 });
-    try {
-      await expect(runSpec(tctx, drafter, target.vocab.tokenize("hi"), { temperature: 0, maxTokens: 8, budget: 8 })).rejects.toThrow(/unified KV cache/);
+      await expect(runSpec(tctx, drafter, target.vocab.tokenize("hi"), { temperature: 0, maxTokens: 8, budget: 8 })).rejects.toThrow(error);
     } finally {
       drafter.free();
       tctx.free();

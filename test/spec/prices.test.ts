@@ -5,7 +5,7 @@ import { Context } from "../../src/engine/context.js";
 import { drain, generate } from "../../src/engine/generate.js";
 import { Model } from "../../src/engine/model.js";
 import { DFlashDrafter } from "../../src/spec/dflash-drafter.js";
-import { createSpecController, generateSpeculative } from "../../src/spec/generate-spec.js";
+import { candidateBudgets, generateSpeculative } from "../../src/spec/generate-spec.js";
 import { measurePrices } from "../../src/spec/prices.js";
 import { tinyDrafterPath, tinyModelPath } from "../helpers/models.js";
 
@@ -27,7 +27,7 @@ describe("measurePrices", () => {
   });
 
   it("prices a plain step, the drafts and a verify per budget, and leaves both caches empty", async () => {
-    const budgets = createSpecController(d).budgets;
+    const budgets = candidateBudgets(d.maxDepth);
     const p = measurePrices(ctx, d, budgets)!;
     expect(p.arMs).toBeGreaterThan(0);
     expect(p.draftMs).toBeGreaterThan(0);
