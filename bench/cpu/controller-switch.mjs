@@ -8,7 +8,8 @@
 //   code29m: the trained pair on the H200 (bench/results/2026-11-23-h200-5/spec-trained-2-9b63918: plain
 //       0.34 ms, DFlash draft 0.9 ms, a verify step 0.32 + 0.06 ms per row, a line through chain 4's
 //       and chain 15's measured steps), accepted per depth as chain 15 accepted there (conditional
-//       0.99, 1, 0.99, 0.91, 0.42, 0.9, 0.75, 0.71, 0.93, then 0.05).
+//       0.99, 1, 0.99, 0.91, 0.42, 0.9, 0.75, 0.71, 0.93, then 0.05), the 12 sweep prompts', useless
+//       drafts, and the prompt the model loops on.
 // A fresh controller per request of N tokens. A shadow probe costs its plain steps until the walk ends
 // (up to its depth); a chain accepted whole is observed one token longer (the bonus token). Prints, per
 // profile, acceptance and penalty, the mean rate over SEEDS requests relative to the best fixed
@@ -43,6 +44,10 @@ const PROFILES = {
       // controller's estimate at the end): drafting pays at no budget
       ["12-prompt profile", [0.86, 0.71, 0.51, 0.34, 0.34, 0.34, 0.34, 0.34, 0.34, 0.34, 0.34, 0.34, 0.34, 0.34, 0.34]],
       ["useless", new Array(15).fill(0)],
+      // the prompt the model loops on (bench/results/2026-11-24-h200/spec-trained-9-b53486c): chain 4
+      // took 103 steps for 512 tokens (4.97 a step: depths 1-4 all but always accepted) and chain 15
+      // 83 (6.17: past depth 4 about 0.54 per depth)
+      ["looping prompt", [0.998, 0.998, 0.998, 0.998, 0.54, 0.54, 0.54, 0.54, 0.54, 0.54, 0.54, 0.54, 0.54, 0.54, 0.54]],
     ],
     penalties: [0, 0.5, 1],
   },

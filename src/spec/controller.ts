@@ -21,7 +21,10 @@
 // same way first. Probes are spaced at least probeEvery steps apart and far enough that the waste
 // stays under maxProbeOverhead of the plain decoding time (a GPU drafts in about one step, so every
 // ~100 steps; a CPU drafting a 16-token block may take ten steps' time, so every ~1000), sooner near
-// a tie; a shadow accepted whole is followed at once by one twice as deep. When speculating, a
+// a tie, and sooner while the drafts scored so far are too few to rule drafting out (bestOptimistic:
+// one pseudo-success per depth). A shadow accepted whole is followed at once by one twice as deep;
+// after two in a row the deeper probe is verified where drafting could pay, so that a request whose
+// drafts are good gets their tokens instead of plain steps while the evidence builds. When speculating, a
 // neighbouring budget is tried every exploreEvery steps so the verify cost curve is measured where it
 // matters.
 // Costs start from step prices measured at load where they are given (prices.ts: on a GPU the first
@@ -58,6 +61,10 @@ const EVIDENCE_GATE = 4;
  *  tie: probes come sooner, down to MIN_GAP_SCALE of the usual gap. */
 const NEAR_TIE = 0.2;
 const MIN_GAP_SCALE = 0.125;
+/** Probes accepted whole in a row after which the next, deeper one is verified when drafting could
+ *  pay (bestOptimistic): its tokens then count, where a shadow's are plain steps. After one whole
+ *  probe the evidence is too thin (a verify costs two changes of the target's shape). */
+const WHOLE_TO_VERIFY = 2;
 /** Observations a measured price counts as: a one-off forward at a new shape (on the H200 3.5 times
  *  the steady price for the trained pair's 5-row verify) then moves it by a fifth of twice the price
  *  at most (Ewma's outlier cap), while a lasting change still comes through in a few steps. */
@@ -109,6 +116,8 @@ export class SpecController {
   private shadowAt: number;
   private awaitingShadow = false;
   private probeNow = false;
+  /** probes accepted whole in a row (deepenShadow), while the next one is asked for at once */
+  private wholeProbes = 0;
   /** set by choose(): plain steps before the next probe */
   private untilProbe = 0;
   private readonly verifyCost: VerifyCostModel;
@@ -131,8 +140,12 @@ export class SpecController {
 
   private arStreak = 0;
   private lastShadow = false;
-  /** the shrinkage priors in use: the configured ones, or none (0) for the evidence-only estimate */
-  private pessimistic = false;
+  /** the acceptance estimate in use: shrunk towards the configured prior, the evidence alone
+   *  ("pessimistic": prior 0) or the evidence's optimistic end ("optimistic": one pseudo-success) */
+  private estimate: "prior" | "pessimistic" | "optimistic" = "prior";
+  private get pessimistic(): boolean {
+    return this.estimate === "pessimistic";
+  }
   private specSteps = 0;
   private exploreUp = true;
   private exploring = false;
@@ -244,6 +257,7 @@ export class SpecController {
     if (this.awaitingShadow) {
       this.awaitingShadow = false;
       if (tree.size > 0 && accepted === tree.maxDepth && tree.isLeaf(path[accepted - 1])) this.deepenShadow();
+      else this.wholeProbes = 0;
     }
     const D = this.maxDepth;
     const keep = 1 - this.alpha;
@@ -318,11 +332,23 @@ export class SpecController {
   /** best() with no prior acceptance (0 instead of priorAccept, calibration 0 instead of 1): what
    *  the scored drafts alone say */
   bestOnEvidence(): number {
-    this.pessimistic = true;
+    return this.bestWith("pessimistic");
+  }
+
+  /** best() with each depth's acceptance at its optimistic end, one pseudo-success on the evidence
+   *  ((accepted + 1) / (offered + 1)): what drafting could still be worth when little is scored. A
+   *  few scored drafts cannot tell a near tie, so while this says some budget beats plain decoding
+   *  probes come sooner; the optimism fades as the evidence grows. */
+  bestOptimistic(): number {
+    return this.bestWith("optimistic");
+  }
+
+  private bestWith(estimate: "pessimistic" | "optimistic"): number {
+    this.estimate = estimate;
     try {
       return this.best();
     } finally {
-      this.pessimistic = false;
+      this.estimate = "prior";
     }
   }
 
@@ -370,9 +396,11 @@ export class SpecController {
         const gap = this.heldGap;
         if (++this.arStreak >= gap || this.probeNow) {
           this.arStreak = 0;
+          const whole = this.probeNow ? this.wholeProbes : 0;
           this.probeNow = false;
           this.exploring = true;
-          this.lastShadow = this.shadow;
+          const verify = this.shadow && whole >= WHOLE_TO_VERIFY && this.bestOptimistic() !== AR;
+          this.lastShadow = this.shadow && !verify;
           this.awaitingShadow = this.shadow;
           return this.shadow ? this.shadowAt : this.probeBudget;
         }
@@ -382,8 +410,9 @@ export class SpecController {
     }
     this.arStreak = 0;
     this.awaitingShadow = false;
+    const whole = this.probeNow ? this.wholeProbes : 0;
     this.probeNow = false;
-    if (this.shadow && this.accW[0] < EVIDENCE_GATE && this.bestOnEvidence() === AR) {
+    if (this.shadow && whole < WHOLE_TO_VERIFY && this.accW[0] < EVIDENCE_GATE && this.bestOnEvidence() === AR) {
       // drafting pays only with the optimistic prior's help: score a draft for free instead, until
       // the evidence decides (useless drafts: two or three shadows; good ones: one). Past a few
       // scored drafts the prior hardly moves the estimate, and a gate there would turn every step of a
@@ -393,6 +422,7 @@ export class SpecController {
       this.awaitingShadow = true;
       return this.shadowAt;
     }
+    this.wholeProbes = 0;
     if (this.exploreEvery > 0 && ++this.specSteps % this.exploreEvery === 0) {
       const i = this.bucketOf(b);
       const j = this.exploreUp ? i + 1 : i - 1;
@@ -462,11 +492,13 @@ export class SpecController {
     // tip the estimate under plain decoding's rate, and only probes bring it back. Closer than
     // NEAR_TIE, probes come proportionally sooner. (Useless drafts on a GPU can come as close, when a
     // verify costs about a plain step and the draft little; probing them sooner would tell nothing.)
+    // So are they while the drafts scored so far are too few to rule drafting out (bestOptimistic;
+    // before any, the first probe comes at once where drafting could pay).
     if (this.acceptProb(1) < 0.5) return gap;
     let spec = 0;
     for (let i = 0; i < this.budgets.length; i++) spec = Math.max(spec, this.expectedRate(this.budgets[i]));
     const shortfall = 1 - spec * this.tAr.value;
-    const scale = Math.min(1, Math.max(MIN_GAP_SCALE, shortfall / NEAR_TIE));
+    const scale = this.observations > 0 && this.bestOptimistic() !== AR ? MIN_GAP_SCALE : Math.min(1, Math.max(MIN_GAP_SCALE, shortfall / NEAR_TIE));
     return Math.max(AR_HOLD, Math.ceil(gap * scale));
   }
 
@@ -502,6 +534,7 @@ export class SpecController {
     if (this.shadowAt > was) {
       this.arHold = 0;
       this.probeNow = true;
+      this.wholeProbes++;
     }
   }
 
@@ -529,8 +562,9 @@ export class SpecController {
   }
 
   private fillPHat(): void {
-    let prev = this.pessimistic ? 0 : this.priorAccept;
-    const w0 = this.priorWeight;
+    const optimistic = this.estimate === "optimistic";
+    let prev = this.estimate === "pessimistic" ? 0 : optimistic ? 1 : this.priorAccept;
+    const w0 = optimistic ? 1 : this.priorWeight;
     for (let d = 0; d < this.maxDepth; d++) {
       prev = (this.accX[d] + w0 * prev) / (this.accW[d] + w0);
       this.pHat[d] = prev;

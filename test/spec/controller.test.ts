@@ -378,6 +378,59 @@ describe("SpecController (chain, simulated costs)", () => {
     }
   });
 
+  it("while few drafts are scored, probes come sooner if drafting could still pay; two whole probes in a row make the next one verified", () => {
+    // the trained code29m pair's prices on the H200 (bench/results/2026-11-24-h200, call 9)
+    const dear = { arMs: 0.34, draftMs: 0.9, catchUpDraftMs: 1.2, verifyMsByRows: { "2": 0.43, "3": 0.44, "5": 0.49, "9": 0.95, "16": 1.03 } };
+    const builder = new DDTreeBuilder(16);
+    const path = Int32Array.from({ length: 16 }, (_, i) => i);
+    const make = () => new SpecController({ budgets: [1, 2, 4, 8, 15], maxDepth: 15, prices: dear });
+    const probe = (c: SpecController, accepted: number) => {
+      const b = c.choose();
+      expect(b).not.toBe(AR);
+      expect(c.shadowProbe).toBe(true);
+      c.observeDraft(1.2, false);
+      c.observeAcceptance(builder.buildChain(new Int32Array(b), b), accepted, path);
+      return b;
+    };
+    const plainUntilProbe = (c: SpecController) => {
+      let n = 0;
+      while (c.choose() === AR && n < 1000) {
+        c.observeAr(0.34);
+        n++;
+      }
+      return n;
+    };
+    // a depth-2 shadow accepted whole, then a depth-4 one rejected at depth 4: the point estimate says
+    // plain decoding, but two scored drafts cannot rule out drafts good enough to pay
+    const thin = make();
+    expect(probe(thin, 2)).toBe(2);
+    expect(probe(thin, 3)).toBe(4);
+    expect(thin.best()).toBe(AR);
+    expect(thin.bestOptimistic()).not.toBe(AR);
+    // the waste gap a catch-up draft allows is 1.2 / (1% of 0.34) = 353 steps; an eighth of it now
+    const soon = plainUntilProbe(thin);
+    expect(soon).toBeLessThanOrEqual(Math.ceil(353 / 8));
+    // drafts that keep failing at depth 1 end the optimism, and the gap is the waste gap again
+    for (let i = 0; i < 6; i++) {
+      thin.observeDraft(1.2, false);
+      thin.observeAcceptance(builder.buildChain(new Int32Array(4), 4), 0, path);
+    }
+    expect(thin.bestOptimistic()).toBe(AR);
+    expect(thin.probeGap()).toBe(353);
+    // depth 2 and depth 4 accepted whole: the next, deeper probe is a verified step, whose tokens count
+    const whole = make();
+    expect(probe(whole, 2)).toBe(2);
+    expect(probe(whole, 4)).toBe(4);
+    const b = whole.choose();
+    expect(b).toBeGreaterThanOrEqual(4);
+    expect(whole.shadowProbe).toBe(false);
+    // after one whole probe the next deeper one is still a shadow (a verify costs two shape changes)
+    const once = make();
+    probe(once, 2);
+    expect(once.choose()).toBe(4);
+    expect(once.shadowProbe).toBe(true);
+  });
+
   it("learns what a change of shape costs from cold forwards, and charges it to choices that change shape", () => {
     const prices = { arMs: 1, draftMs: 0.1, catchUpDraftMs: 0.2, verifyMsByRows: { "2": 1.2, "3": 1.3, "5": 1.5 } };
     const c = new SpecController({ budgets: [1, 2, 4], maxDepth: 4, prices });
