@@ -10,6 +10,10 @@
 //   bench/results/2026-11-24-h200/README.md)
 //   fixed        k = 5 every step (one injection shape without padding)
 //   block-only   no rows handed over: the block alone, at one position
+//   catch-up     a probe's draft after a plain stretch the drafter followed: 16 rows right after
+//                the prompt, then the block (the drafter is cut back to the prompt before each)
+//   catch-up-gap the same 16 rows 300 positions further on, as after a stretch it did not follow
+//                (controller.unfollow): libllama then RoPE-shifts the cached features up by the gap
 // Variants run interleaved, ROUNDS rounds; "@@ variant round" goes to stderr before each, so that a
 // debug log (--debug) can be split per variant. Prints one JSON object: per variant and round the
 // median draft ms over the steps after the warm-up, and llama.cpp's graph reuses in the drafter.
@@ -32,7 +36,8 @@ const target = Model.load(tPath, { gpuLayers });
 const draft = Model.load(dPath, { gpuLayers });
 const prompt = Array.from({ length: 32 }, (_, i) => 100 + i);
 const ROWS = 16;
-const variants = { vary: [5, 2, 4, 1, 3], fixed: [5], "block-only": [0] };
+const variants = { vary: [5, 2, 4, 1, 3], fixed: [5], "block-only": [0], "catch-up": [16], "catch-up-gap": [16] };
+const GAP = { "catch-up": 0, "catch-up-gap": 300 };
 const median = (a) => {
   const s = [...a].sort((x, y) => x - y);
   return s.length ? Math.round(s[Math.floor(s.length / 2)] * 1000) / 1000 : 0;
@@ -54,6 +59,10 @@ for (let round = 0; round < rounds; round++) {
     const ms = [];
     for (let i = 0; i < steps; i++) {
       const k = cycle[i % cycle.length];
+      if (v in GAP) {
+        d.rewind(prompt.length);
+        pos = prompt.length + GAP[v];
+      }
       const t0 = performance.now();
       if (k > 0) d.onCommit(tokens.subarray(0, k), pos, rows, ROWS);
       d.propose(tokens[Math.max(0, k - 1)], pos + k, 15);

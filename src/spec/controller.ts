@@ -65,6 +65,10 @@ const MIN_GAP_SCALE = 0.125;
  *  pay (bestOptimistic): its tokens then count, where a shadow's are plain steps. After one whole
  *  probe the evidence is too thin (a verify costs two changes of the target's shape). */
 const WHOLE_TO_VERIFY = 2;
+/** The weight a new request leaves the drafts' evidence from earlier ones (startRequest): ~5 scored
+ *  drafts of the ~20 the EW keeps, so that the request's own first few decide. Carried in full, a
+ *  prompt the model looped on kept the next prompt's mediocre drafts verified for 20-40 steps. */
+const REQUEST_CARRY = 0.25;
 /** Observations a measured price counts as: a one-off forward at a new shape (on the H200 3.5 times
  *  the steady price for the trained pair's 5-row verify) then moves it by a fifth of twice the price
  *  at most (Ewma's outlier cap), while a lasting change still comes through in a few steps. */
@@ -211,6 +215,19 @@ export class SpecController {
     // a cold step's excess is the shape change's cost, not the plain step's (once that is known)
     if (age < COLD_FORWARDS && this.tAr.known) this.shapes.observe(age, ms, this.tAr.value);
     else this.tAr.add(ms);
+  }
+
+  /** A new request starts (a controller kept across requests, as `flint serve` keeps one): what was
+   *  learned of the drafts (acceptance, proposal length, tree calibration) keeps REQUEST_CARRY of its
+   *  weight, since another prompt's drafts may be much better or worse; costs carry in full. */
+  startRequest(): void {
+    for (let d = 0; d < this.maxDepth; d++) {
+      this.accW[d] *= REQUEST_CARRY;
+      this.accX[d] *= REQUEST_CARRY;
+    }
+    this.proposalLength.discount(REQUEST_CARRY);
+    this.treeReach.discount(REQUEST_CARRY);
+    this.wholeProbes = 0;
   }
 
   /** The target ran a forward the controller does not see (a prompt's prefill, a relayout): the next
@@ -506,9 +523,14 @@ export class SpecController {
 
   /** A step at `rows` rows pays a share of a shape change when the target is at another shape: the
    *  change's cost spread over switchHorizon steps, so a choice that changes shape must be better by
-   *  that much (a one-step excursion pays for two changes; a budget kept for long hardly pays). */
+   *  that much (a one-step excursion pays for two changes; a budget kept for long hardly pays). Plain
+   *  decoding, once chosen, holds until the next probe, at least probeEvery steps: spread over 8, the
+   *  change back to it made plain steps look dearer by half on the trained code29m pair (a change
+   *  costs 4-7 of its plain steps), and a controller carried from a prompt with good drafts into one
+   *  without kept verifying them for ~40 steps at two thirds of plain decoding's rate. */
   private switchShare(rows: number): number {
-    return this.shapes.rows !== 0 && rows !== this.shapes.rows ? this.shapes.ms / this.switchHorizon : 0;
+    if (this.shapes.rows === 0 || rows === this.shapes.rows) return 0;
+    return this.shapes.ms / (rows === 1 ? Math.max(this.switchHorizon, this.probeEvery) : this.switchHorizon);
   }
 
   /** Whether some budget would beat plain decoding if every drafted token were accepted. */

@@ -139,6 +139,7 @@ export async function* generateSpeculative(target: Context, drafter: Drafter, pr
   }
   let rows = target.logits();
   const tPrompt = performance.now();
+  controller?.startRequest();
   controller?.shapeChanged();
 
   let done = false;

@@ -39,6 +39,15 @@ export class ProposalLengthModel {
     this.stale = true;
   }
 
+  /** scales the evidence by f (a new prompt: the n-gram drafter's matches depend on it) */
+  discount(f: number): void {
+    for (let d = 0; d < this.maxDepth; d++) {
+      this.w[d] *= f;
+      this.x[d] *= f;
+    }
+    this.stale = true;
+  }
+
   /** P(reach depth d + 1 | reached d) at index d (a reused array) */
   reach(): Float64Array {
     // (every rate estimate asks; proposals come once per draft)

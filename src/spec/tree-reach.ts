@@ -44,6 +44,14 @@ export class TreeReachModel {
     }
   }
 
+  /** scales the calibration's evidence by f (the shapes per budget are the drafter's own: kept) */
+  discount(f: number): void {
+    for (let d = 0; d < this.maxDepth; d++) {
+      this.calObs[d] *= f;
+      this.calPred[d] *= f;
+    }
+  }
+
   /** a drafted tree (verified or not): its shape at each candidate budget */
   record(tree: DDTree): void {
     const D = this.maxDepth;

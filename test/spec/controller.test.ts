@@ -454,10 +454,46 @@ describe("SpecController (chain, simulated costs)", () => {
     c.observeVerify(5, 1.5);
     c.observeVerify(5, 1.5);
     c.observeVerify(5, 1.5);
-    // at the verify's own shape it does not, and plain decoding does
+    // at the verify's own shape it does not, and plain decoding does, spread over the probe gap's
+    // least (64 steps): once chosen it holds until the next probe
     expect(c.expectedRate(4)).toBeGreaterThan(atPlain);
     expect(c.snapshot().switchMs).toBeGreaterThan(0);
-    expect(c.expectedRate(AR)).toBeCloseTo(1 / (1 + c.snapshot().switchMs / 8), 3);
+    expect(c.expectedRate(AR)).toBeCloseTo(1 / (1 + c.snapshot().switchMs / 64), 3);
+  });
+
+  it("leaves good drafts' verify shape for plain decoding within a few verifies once they turn mediocre", () => {
+    // the trained code29m pair's prices on the H200; a change of shape costs ~1.5 ms (4-5 plain steps)
+    const verifyMsByRows: Record<string, number> = { "2": 0.41, "3": 0.42, "5": 0.47, "9": 0.92, "16": 1.03 };
+    const c = new SpecController({ budgets: [1, 2, 4, 8, 15], maxDepth: 15, prices: { arMs: 0.33, draftMs: 0.9, catchUpDraftMs: 1.2, verifyMsByRows } });
+    const builder = new DDTreeBuilder(16);
+    const path = Int32Array.from({ length: 16 }, (_, i) => i);
+    const verify = (b: number, ms: number, accepted: number) => {
+      c.observeDraft(0.9);
+      c.observeVerify(b + 1, ms);
+      // a chain accepted whole is observed one longer (its bonus token)
+      if (accepted === b) c.observeAcceptance(builder.buildChain(new Int32Array(b + 1), b + 1), b + 1, path);
+      else c.observeAcceptance(builder.buildChain(new Int32Array(b), b), accepted, path);
+    };
+    // plain steps, then a prompt the model loops on: chains of 4 accepted whole, the first two
+    // verifies cold (the change costs their excess, 1.5 ms)
+    for (let i = 0; i < 4; i++) c.observeAr(0.33);
+    verify(4, 1.22, 4);
+    verify(4, 1.22, 4);
+    for (let i = 0; i < 30; i++) verify(4, 0.47, 4);
+    expect(c.snapshot().switchMs).toBeGreaterThan(0.7);
+    let b = c.choose();
+    expect(b).not.toBe(AR);
+    // the next prompt (a controller kept across requests, as flint serve keeps one), whose drafts get
+    // 1 or 2 accepted at every budget (at chain 4, 2.5 tokens per 1.37 ms against 3 per ms plain)
+    c.startRequest();
+    let verifies = 0;
+    while (b !== AR && verifies < 100) {
+      verify(b, verifyMsByRows[b + 1], Math.min(b, verifies++ % 2 === 0 ? 1 : 2));
+      b = c.choose();
+    }
+    // (with the earlier prompt's evidence carried in full and the change back to plain decoding
+    // charged over 8 steps: 25 verifies)
+    expect(verifies).toBeLessThanOrEqual(8);
   });
 
   it("chain expectation: sum over k of prod of conditional acceptances", () => {
