@@ -4,21 +4,33 @@
 // the first request's decoding. llama.cpp's tools run a warm-up decode at load for the same reason
 // (--no-warmup skips it). A speculative runtime has more sizes than a plain one, so it runs each of
 // them once on dummy tokens and forgets them: the target's plain step, one verify per budget the
-// controller chooses from, and the drafter's block and injection sizes. Then a short --budget auto
-// run with a throwaway controller, for the JavaScript: a fresh process runs the speculative loop's
+// controller chooses from, and the drafter's block and injection sizes. Then a --budget auto run
+// with a throwaway controller (48 tokens, or as many as 60 ms allow up to 256), for the JavaScript: a fresh process runs the speculative loop's
 // plain steps and the controller unoptimized at first, which cost the first request on a small
-// target (code29m on one CPU: 8.0 -> 6.3 ms of the loop's own time per 512 tokens).
+// target (code29m on one CPU: 8.0 -> 6.3 ms of the loop's own time per 512 tokens). That run is too
+// short for V8 to optimize the controller's estimates, so throwaway controllers then run synthetic
+// steps (warmController: on this machine's CPU ~20 ms, and a fresh controller's first 512 plain
+// steps cost 0.55 us each in choose() and observeAr() instead of 7: ~3 ms of a 512-token request,
+// 2% of one on the trained code29m pair on an H200, where the host bounds the step).
 import { performance } from "node:perf_hooks";
 import type { Context } from "../engine/context.js";
 import { drain, generate } from "../engine/generate.js";
 import type { Drafter } from "./drafter.js";
+import { AR, SpecController } from "./controller.js";
+import { DDTreeBuilder } from "./ddtree.js";
 import { candidateBudgets, createSpecController, generateSpeculative } from "./generate-spec.js";
 
 const PROMPT_TOKENS = 8;
-/** tokens of the --budget auto run */
+/** the --budget auto run: at least AUTO_TOKENS tokens, then on until AUTO_MS have passed (a target
+ *  whose step the host bounds, where the loop's JavaScript matters, gets up to AUTO_MAX_TOKENS) */
 const AUTO_TOKENS = 48;
+const AUTO_MS = 60;
+const AUTO_MAX_TOKENS = 256;
 /** target rows the drafter's injection sizes are taken from (the largest flush chunk) */
 const INJECTION_ROWS = 64;
+/** synthetic steps per throwaway controller, and how many controllers (drafts turning good and bad) */
+const CONTROLLER_STEPS = 1024;
+const CONTROLLERS = 4;
 
 /** Runs the runtime's decode sizes once, then clears the target's cache and resets the drafter.
  *  Returns the time it took in ms. */
@@ -41,12 +53,65 @@ export async function warmUp(ctx: Context, drafter?: Drafter, shape: "chain" | "
         if (budget + 1 + prompt.length > ctx.nCtx) continue;
         await drain(generateSpeculative(ctx, drafter, prompt, { ...base, maxTokens: 2, budget, shape }));
       }
-      const n = Math.min(AUTO_TOKENS, ctx.nCtx - prompt.length - 1);
-      if (n > 0) await drain(generateSpeculative(ctx, drafter, prompt, { ...base, maxTokens: n, budget: "auto", shape }));
+      const n = Math.min(AUTO_MAX_TOKENS, ctx.nCtx - prompt.length - 1);
+      if (n > 0) {
+        const stop = new AbortController();
+        const tAuto = performance.now();
+        let tokens = 0;
+        for await (const _ of generateSpeculative(ctx, drafter, prompt, { ...base, maxTokens: n, budget: "auto", shape, signal: stop.signal })) {
+          if (++tokens >= AUTO_TOKENS && performance.now() - tAuto > AUTO_MS) stop.abort();
+        }
+      }
+      warmController(drafter.maxDepth, shape);
     }
   } finally {
     ctx.clear();
     drafter?.reset();
   }
   return performance.now() - t0;
+}
+
+/** What warmController's synthetic steps did, over all its controllers. */
+export interface ControllerWarmup {
+  plain: number;
+  shadows: number;
+  verifies: number;
+}
+
+/** Runs throwaway controllers of the runtime's budgets and shape through synthetic steps (costs of a
+ *  small target on a GPU, drafts accepted whole for stretches of 128 steps and hardly at all between),
+ *  so that V8 has optimized the controller's methods before the first request's controller runs. */
+export function warmController(maxDepth: number, shape: "chain" | "tree"): ControllerWarmup {
+  const prices = { arMs: 0.33, draftMs: 0.9, catchUpDraftMs: 1.2, verifyMsByRows: {} as Record<string, number> };
+  const budgets = candidateBudgets(maxDepth, shape);
+  for (const b of budgets) prices.verifyMsByRows[b + 1] = 0.4 + 0.04 * b;
+  const builder = new DDTreeBuilder(Math.max(...budgets) + 1);
+  const path = Int32Array.from({ length: Math.max(...budgets) + 1 }, (_, i) => i);
+  const ids = new Int32Array(path.length);
+  const done: ControllerWarmup = { plain: 0, shadows: 0, verifies: 0 };
+  for (let r = 0; r < CONTROLLERS; r++) {
+    const c = new SpecController({ shape, maxDepth, budgets, prices });
+    for (let i = 0; i < CONTROLLER_STEPS; i++) {
+      const b = c.choose();
+      if (b === AR) {
+        c.observeAr(0.33);
+        done.plain++;
+        continue;
+      }
+      const shadow = c.shadowProbe;
+      const n = Math.min(b, maxDepth);
+      const good = ((i >> 7) & 1) === (r & 1);
+      c.observeDraft(shadow ? 1.2 : 0.9, !shadow);
+      if (!shadow) c.observeVerify(n + 1, 0.4 + 0.04 * n);
+      const tree = builder.buildChain(ids, n);
+      c.observeProposalLength(n, n);
+      c.observeAcceptance(tree, good ? n : i % 2, path);
+      if (shadow) {
+        c.observeAr(0.33);
+        done.shadows++;
+      } else done.verifies++;
+    }
+    c.snapshot();
+  }
+  return done;
 }

@@ -6,7 +6,7 @@ import { drain, generateText } from "../../src/engine/generate.js";
 import { DFlashDrafter } from "../../src/spec/dflash-drafter.js";
 import { generateSpeculative, type SpecResult } from "../../src/spec/generate-spec.js";
 import { loadRuntime } from "../../src/spec/runtime.js";
-import { warmUp } from "../../src/spec/warmup.js";
+import { warmController, warmUp } from "../../src/spec/warmup.js";
 import { tinyDrafterPath, tinyModelPath, useTinyPair } from "../helpers/models.js";
 
 function spec(ctx: Context, drafter: DFlashDrafter, prompt: Int32Array): Promise<SpecResult> {
@@ -74,6 +74,16 @@ describe("warm-up", () => {
       b.free();
       a.free();
       ctx.free();
+    }
+  });
+
+  it("runs the controller's plain, shadow and verify paths on throwaway controllers, chain and tree", () => {
+    for (const shape of ["chain", "tree"] as const) {
+      const done = warmController(15, shape);
+      expect(done.plain + done.shadows + done.verifies).toBe(4 * 1024);
+      expect(done.plain).toBeGreaterThan(0);
+      expect(done.shadows).toBeGreaterThan(0);
+      expect(done.verifies).toBeGreaterThan(0);
     }
   });
 
