@@ -20,12 +20,17 @@ import { TreeBatchPlanner, type TreeBatchPlan } from "./tree-batch.js";
 export const MAX_BUDGET = 255;
 /** plain steps before a probe during which a drafter that can stop following the target follows it */
 export const FOLLOW_AHEAD = 32;
-const TREE_BUDGETS = [4, 8, 16, 32, 64] as const;
+/** A verify of a budget's nodes has one row more (the root). On ggml-cuda a matrix product of at most
+ *  8 rows runs the vector kernel (mul_mat_vec_q, MMVQ_MAX_BATCH_SIZE) and 9 or more a tiled one, whose
+ *  tiles come in multiples of 8 rows: on the H200 the trained code29m pair verified 5 rows in 0.47-0.49
+ *  ms and 9 in 0.92-0.96 (bench/results/2026-11-24-h200-2), so the budgets are one less than 8, 16,
+ *  32 and 64 rows, not 8, 16, 32 and 64 nodes (other backends do not mind the difference). */
+const TREE_BUDGETS = [4, 7, 15, 31, 63] as const;
 
 /** The budgets a `budget: "auto"` controller chooses from for a drafter of depth `maxDepth`. */
 export function candidateBudgets(maxDepth: number, shape: "chain" | "tree" = "chain"): readonly number[] {
   if (shape === "tree") return TREE_BUDGETS;
-  return [1, 2, 4, 8, maxDepth].filter((b, i, a) => b <= maxDepth && a.indexOf(b) === i).sort((x, y) => x - y);
+  return [1, 2, 4, 7, maxDepth].filter((b, i, a) => b <= maxDepth && a.indexOf(b) === i).sort((x, y) => x - y);
 }
 
 /** The controller generateSpeculative makes for `budget: "auto"`. A caller that serves many requests
