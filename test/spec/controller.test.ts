@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { AR, SpecController, type ControllerOptions } from "../../src/spec/controller.js";
 import { DDTreeBuilder, type DDTree } from "../../src/spec/ddtree.js";
 import { TreeAcceptor } from "../../src/spec/accept.js";
+import { candidateBudgets } from "../../src/spec/generate-spec.js";
 import { Rng } from "../../src/engine/rng.js";
 
 // Simulated machine: t_ar = 10, t_verify(rows) = 10 + 0.1 rows, t_draft = 1; chain drafts whose
@@ -567,5 +568,16 @@ describe("SpecController (tree, calibrated drafter probabilities)", () => {
     const { c, tree } = run(0, 300);
     expect(c.chooseForTree(tree)).toBe(AR);
     expect(c.best()).toBe(AR);
+  });
+});
+
+describe("candidate budgets", () => {
+  it("verify 8, 16, 32 or 64 rows at most (ggml-cuda's vector kernel takes 8 rows, its tiles 8 each)", () => {
+    expect(candidateBudgets(15)).toEqual([1, 2, 4, 7, 15]);
+    // the n-gram drafter's depth 8 would verify 9 rows: left out
+    expect(candidateBudgets(8)).toEqual([1, 2, 4, 7]);
+    expect(candidateBudgets(3)).toEqual([1, 2, 3]);
+    expect(candidateBudgets(20)).toEqual([1, 2, 4, 7, 15]);
+    expect(candidateBudgets(15, "tree")).toEqual([4, 7, 15, 31, 63]);
   });
 });
