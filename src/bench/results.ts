@@ -101,7 +101,7 @@ export const DecodeSectionSchema = z.object({
 });
 export type DecodeSection = z.infer<typeof DecodeSectionSchema>;
 
-/** SpecStats.controller (ControllerSnapshot in src/spec/controller.ts) */
+/** SpecStats.controller (ControllerSnapshot in src/spec/controller-options.ts) */
 const ControllerSnapshotSchema = z.object({ arMs: num, draftMs: num, catchUpDraftMs: num, verifyMsByRows: z.record(z.string(), num), acceptance: z.array(num), proposalReach: z.array(num), switchMs: num });
 // the schema and the controller's type must describe the same object: either drifting fails to compile
 const snapshotMatches: [z.infer<typeof ControllerSnapshotSchema>, ControllerSnapshot] extends [ControllerSnapshot, z.infer<typeof ControllerSnapshotSchema>] ? true : never = true;

@@ -1,4 +1,4 @@
-// The adaptive speculation controller's options (controller.ts has how they are used).
+// The adaptive speculation controller's options and what it reports (controller.ts has how they are used).
 import type { StepPrices } from "./prices.js";
 
 export interface ControllerOptions {
@@ -47,4 +47,22 @@ export interface ControllerOptions {
   /** steps a change of the target's row count is spread over when choices are rated (switch-cost.ts;
    *  default 8) */
   switchHorizon?: number;
+}
+
+/** What a controller has learned (SpecStats.controller): estimates, ms and probabilities. */
+export interface ControllerSnapshot {
+  /** a plain step */
+  arMs: number;
+  /** one draft right after a verified step (half a catch-up draft until one is measured) */
+  draftMs: number;
+  /** one draft after plain steps (probes) */
+  catchUpDraftMs: number;
+  /** a verify step by rows (drafted nodes + 1), for the candidate budgets measured */
+  verifyMsByRows: Record<string, number>;
+  /** conditional acceptance per depth, priors included */
+  acceptance: number[];
+  /** chains: P(a proposal reaches depth d | it reached d - 1), per depth (1 for fixed-length drafters) */
+  proposalReach: number[];
+  /** one change of the target's row count (its first forwards' excess over their steady price) */
+  switchMs: number;
 }

@@ -33,14 +33,14 @@
 // make it pay, since the prices alone may say plain decoding for longer than a short request lasts.
 
 import type { DDTree } from "./ddtree.js";
-import type { ControllerOptions } from "./controller-options.js";
+import type { ControllerOptions, ControllerSnapshot } from "./controller-options.js";
 import type { StepPrices } from "./prices.js";
 import { ProposalLengthModel } from "./proposal-length.js";
 import { TreeReachModel } from "./tree-reach.js";
 import { COLD_FORWARDS, SwitchCost } from "./switch-cost.js";
 import { Ewma, VerifyCostModel } from "./verify-cost.js";
 
-export type { ControllerOptions };
+export type { ControllerOptions, ControllerSnapshot };
 
 /** choose() result meaning "no speculation: plain autoregressive step" */
 export const AR = 0;
@@ -73,24 +73,6 @@ const REQUEST_CARRY = 0.25;
  *  the steady price for the trained pair's 5-row verify) then moves it by a fifth of twice the price
  *  at most (Ewma's outlier cap), while a lasting change still comes through in a few steps. */
 const PRICE_WEIGHT = 4;
-/** What a controller has learned (SpecStats.controller): estimates, ms and probabilities. */
-export interface ControllerSnapshot {
-  /** a plain step */
-  arMs: number;
-  /** one draft right after a verified step (half a catch-up draft until one is measured) */
-  draftMs: number;
-  /** one draft after plain steps (probes) */
-  catchUpDraftMs: number;
-  /** a verify step by rows (drafted nodes + 1), for the candidate budgets measured */
-  verifyMsByRows: Record<string, number>;
-  /** conditional acceptance per depth, priors included */
-  acceptance: number[];
-  /** chains: P(a proposal reaches depth d | it reached d - 1), per depth (1 for fixed-length drafters) */
-  proposalReach: number[];
-  /** one change of the target's row count (its first forwards' excess over their steady price) */
-  switchMs: number;
-}
-
 export class SpecController {
   readonly budgets: Int32Array;
   readonly shape: "chain" | "tree";
