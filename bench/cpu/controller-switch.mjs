@@ -10,7 +10,8 @@
 //       and chain 15's measured steps), accepted per depth as chain 15 accepted there (conditional
 //       0.99, 1, 0.99, 0.91, 0.42, 0.9, 0.75, 0.71, 0.93, then 0.05), the 12 sweep prompts', useless
 //       drafts, and the prompt the model loops on.
-// A fresh controller per request of N tokens. A shadow probe costs its plain steps until the walk ends
+// A fresh controller per request of N tokens, and (`carried`) one controller across a sequence of
+// 12 requests. A shadow probe costs its plain steps until the walk ends
 // (up to its depth); a chain accepted whole is observed one token longer (the bonus token). Prints, per
 // profile, acceptance and penalty, the mean rate over SEEDS requests relative to the best fixed
 // budget's steady rate or plain decoding's, whichever is higher (bestFixedToPlain: the first over the
@@ -53,10 +54,17 @@ const PROFILES = {
   },
 };
 
-function request(prof, accept, opts, penalty, seed) {
+// one request of N tokens with a fresh controller, or with `carried` (kept across requests, as flint
+// serve keeps one): returns tokens per ms
+function request(prof, accept, opts, penalty, seed, carried) {
   let s = seed * 7919 + 13;
   const rnd = () => (s = (s * 1103515245 + 12345) % 2147483648) / 2147483648;
-  const c = new SpecController({ budgets: BUDGETS, maxDepth: 15, ...opts });
+  const c = carried ?? new SpecController({ budgets: BUDGETS, maxDepth: 15, ...opts });
+  if (carried) {
+    // as generateSpeculative does after the prompt (a controller from before startRequest carries all)
+    c.startRequest?.();
+    c.shapeChanged();
+  }
   const builder = new DDTreeBuilder(16);
   const ids = new Int32Array(16);
   const path = Int32Array.from({ length: 16 }, (_, i) => i);
@@ -143,4 +151,30 @@ for (const [name, prof] of Object.entries(PROFILES)) {
     }
   }
 }
-console.log(JSON.stringify({ what: "mean request rate / best fixed budget's steady rate (simulated)", tokensPerRequest: N, seeds: SEEDS, rows }, null, 1));
+// One controller carried across 12 requests of the trained pair's profiles (the looping prompt's
+// in requests 2, 6 and 10, the 12 sweep prompts' elsewhere), priced: the whole sequence's rate
+// against each request's best fixed budget or plain decoding (time-weighted), mean over seeds.
+const carried = [];
+{
+  const prof = PROFILES.code29m;
+  const byName = Object.fromEntries(prof.accept);
+  const verifyMsByRows = Object.fromEntries(BUDGETS.map((b) => [b + 1, prof.verify(b + 1)]));
+  const prices = { arMs: prof.tAr, draftMs: prof.tDraft, catchUpDraftMs: 2 * prof.tDraft, verifyMsByRows };
+  const sequence = Array.from({ length: 12 }, (_, i) => (i % 4 === 1 ? "looping prompt" : "12-prompt profile"));
+  const ideal = (name) => Math.max(1 / prof.tAr, ...BUDGETS.map((b) => fixedRate(prof, byName[name], b)));
+  for (const penalty of prof.penalties) {
+    let sum = 0;
+    for (let seed = 0; seed < SEEDS; seed++) {
+      const c = new SpecController({ budgets: BUDGETS, maxDepth: 15, prices });
+      let time = 0;
+      let idealTime = 0;
+      sequence.forEach((name, i) => {
+        time += N / request(prof, byName[name], {}, penalty, seed * 12 + i, c);
+        idealTime += N / ideal(name);
+      });
+      sum += idealTime / time;
+    }
+    carried.push({ profile: "code29m", sequence: "looping prompt in requests 2, 6, 10; 12-prompt profile elsewhere", penaltyMs: penalty, priced: Math.round((sum / SEEDS) * 1000) / 1000 });
+  }
+}
+console.log(JSON.stringify({ what: "mean request rate / best fixed budget's steady rate (simulated)", tokensPerRequest: N, seeds: SEEDS, rows, carried }, null, 1));
