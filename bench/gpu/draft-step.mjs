@@ -19,21 +19,11 @@
 // median draft ms over the steps after the warm-up, and llama.cpp's graph reuses in the drafter.
 // usage: node bench/gpu/draft-step.mjs TARGET.gguf DRAFTER.gguf [STEPS] [ROUNDS] [--debug] [--cpu]
 import { Context } from "../../dist/engine/context.js";
-import { Model } from "../../dist/engine/model.js";
-import { setLogLevel } from "../../dist/native/log.js";
 import { DFlashDrafter } from "../../dist/spec/dflash-drafter.js";
+import { loadPairFromArgs } from "./pair-args.mjs";
 
-const args = process.argv.slice(2);
-const flags = new Set(args.filter((a) => a.startsWith("--")));
-const [tPath, dPath, stepsArg, roundsArg] = args.filter((a) => !a.startsWith("--"));
-const steps = Number(stepsArg ?? 200);
-const rounds = Number(roundsArg ?? 2);
+const { tPath, dPath, steps, rounds, onGpu, target, draft } = loadPairFromArgs(process.argv.slice(2), { steps: 200, rounds: 2 });
 const warm = 16;
-if (flags.has("--debug")) setLogLevel("debug");
-const gpuLayers = flags.has("--cpu") ? 0 : -1;
-const onGpu = gpuLayers !== 0;
-const target = Model.load(tPath, { gpuLayers });
-const draft = Model.load(dPath, { gpuLayers });
 const prompt = Array.from({ length: 32 }, (_, i) => 100 + i);
 const ROWS = 16;
 const variants = { vary: [5, 2, 4, 1, 3], fixed: [5], "block-only": [0], "catch-up": [16], "catch-up-gap": [16] };

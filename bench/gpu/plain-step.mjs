@@ -14,20 +14,11 @@
 // debug log (--debug) can be split per variant. Prints one JSON object.
 // usage: node bench/gpu/plain-step.mjs TARGET.gguf DRAFTER.gguf [STEPS] [ROUNDS] [--debug] [--cpu]
 import { Context } from "../../dist/engine/context.js";
-import { Model } from "../../dist/engine/model.js";
-import { setLogLevel } from "../../dist/native/log.js";
 import { DFlashDrafter } from "../../dist/spec/dflash-drafter.js";
+import { loadPairFromArgs } from "./pair-args.mjs";
 
-const args = process.argv.slice(2);
-const flags = new Set(args.filter((a) => a.startsWith("--")));
-const [tPath, dPath, stepsArg, roundsArg] = args.filter((a) => !a.startsWith("--"));
-const steps = Number(stepsArg ?? 96);
-const rounds = Number(roundsArg ?? 2);
+const { tPath, dPath, steps, rounds, onGpu, target, draft } = loadPairFromArgs(process.argv.slice(2), { steps: 96, rounds: 2 });
 const warm = 8;
-if (flags.has("--debug")) setLogLevel("debug");
-const gpuLayers = flags.has("--cpu") ? 0 : -1;
-const target = Model.load(tPath, { gpuLayers });
-const draft = Model.load(dPath, { gpuLayers });
 const prompt = Array.from({ length: 16 }, (_, i) => 100 + i);
 const variants = ["plain", "capture", "drafter", "drafter-commit", "drafter-off", "toggle"];
 const median = (a) => {
@@ -40,13 +31,13 @@ const tok1 = new Int32Array(1);
 for (let round = 0; round < rounds; round++) {
   for (const v of variants) {
     process.stderr.write(`@@ ${v} ${round}\n`);
-    const ctx = Context.create(target, { ctx: 4096, deviceGreedy: gpuLayers !== 0 });
+    const ctx = Context.create(target, { ctx: 4096, deviceGreedy: onGpu });
     let drafter;
     if (v === "capture") {
       const ids = draft.native.targetLayerIds();
       for (const l of ids) ctx.native.captureLayerInput(l, true);
     }
-    if (v.startsWith("drafter") || v === "toggle") drafter = new DFlashDrafter(ctx, draft, { topK: 1, deviceArgmax: ctx.deviceGreedy, deviceTopK: gpuLayers !== 0 });
+    if (v.startsWith("drafter") || v === "toggle") drafter = new DFlashDrafter(ctx, draft, { topK: 1, deviceArgmax: ctx.deviceGreedy, deviceTopK: onGpu });
     const capture = (on) => {
       for (const l of drafter.layerIds) ctx.native.captureLayerInput(l, on);
     };

@@ -53,7 +53,7 @@ for part in $PARTS; do
   t0=$(date +%s)
   case $part in
     decode) flint bench --suite decode --model "$T" --draft "$D" --limit $LIMIT -n $N --oracle-al 6.5 "${BASE[@]}" --out "$OUT/decode" ;;
-    sweep) flint bench --suite sweep --model "$T" --draft "$D" --limit $SWEEP_LIMIT -n $N --sweep-oracle --oracle-al 6.5 --chain-budgets 1,2,4,8,15 --tree-budgets 8,16,32,64,128,255 "${BASE[@]}" --out "$OUT/sweep" ;;
+    sweep) flint bench --suite sweep --model "$T" --draft "$D" --limit $SWEEP_LIMIT -n $N --sweep-oracle --oracle-al 6.5 --chain-budgets 1,2,4,7,8,15 --tree-budgets 8,16,32,64,128,255 "${BASE[@]}" --out "$OUT/sweep" ;;
     prefill) flint bench --suite prefill --model "$T" --scorer "$S" --contexts $CONTEXTS --reps $REPS --flash-attn on "${BASE[@]}" --out "$OUT/prefill" ;;
     niah) flint bench --suite niah --model "$T" --scorer "$S" --niah-contexts $NIAH --niah-trials $TRIALS --flash-attn on --out "$OUT/niah" ;;
     *) log "unknown part $part"; continue ;;

@@ -92,7 +92,7 @@ for st in $STAGES; do
       $TO node bench/gpu/auto-repeat.mjs "$TRAINED/code29m-q8_0.gguf" "$TRAINED/code29m-dflash-3l.gguf" 512 ${AR_ROUNDS:-3} > "$R/auto-repeat-trained/warmup.json" ;;
     spec-trained) OUT="$R/spec-trained" SET=trained T="$TRAINED/code29m-q8_0.gguf" D="$TRAINED/code29m-dflash-3l.gguf" N=512 $TO bash bench/gpu/spec.sh ;;
     sweep-trained) $TO node dist/cli.js bench --suite sweep --model "$TRAINED/code29m-q8_0.gguf" --draft "$TRAINED/code29m-dflash-3l.gguf" --limit ${SWEEP_LIMIT:-1} -n 256 \
-        --chain-budgets ${SWEEP_CHAINS:-1,2,4,8,15} --tree-budgets ${SWEEP_TREES:-16,64} --baseline llama --out "$R/sweep-trained" ;;
+        --chain-budgets ${SWEEP_CHAINS:-1,2,4,7,8,15} --tree-budgets ${SWEEP_TREES:-16,64} --baseline llama --out "$R/sweep-trained" ;;
     serve) OUT="$R/serve" $TO bash bench/gpu/serve.sh ;;
     pflash) OUT="$R/pflash" $TO bash bench/gpu/pflash.sh ;;
     # the scorer's prefill with a 4096-position window (llama-bench baselines are reused if present)

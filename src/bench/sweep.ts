@@ -7,7 +7,8 @@ import type { BenchProgress } from "./progress.js";
 import type { Row, SweepBest, SweepPoint, SweepSection } from "./results.js";
 import { ModeAccumulator, round } from "./stats.js";
 
-export const DEFAULT_CHAIN_BUDGETS = [1, 2, 3, 4, 6, 8, 10, 12, 15] as const;
+/** chain depths swept by default: 7 is the auto controller's (8 verify rows: candidateBudgets) */
+export const DEFAULT_CHAIN_BUDGETS = [1, 2, 3, 4, 6, 7, 8, 10, 12, 15] as const;
 export const DEFAULT_TREE_BUDGETS = [4, 8, 12, 16, 22, 32, 40, 48, 64] as const;
 export const NGRAM_BUDGETS = [2, 4, 8] as const;
 

@@ -90,7 +90,7 @@ export function registerBench(program: Command): void {
     .option("--niah-contexts <list>", "niah: haystack sizes in tokens")
     .option("--niah-trials <n>", "niah: haystacks per size", int(1))
     .option("--sweep-oracle", "sweep: also sweep oracle chains (simulated acceptance)")
-    .option("--chain-budgets <list>", "sweep: chain depths to measure (default 1,2,3,4,6,8,10,12,15)")
+    .option("--chain-budgets <list>", "sweep: chain depths to measure (default 1,2,3,4,6,7,8,10,12,15)")
     .option("--tree-budgets <list>", "sweep: DDTree node budgets to measure (default 4,8,12,16,22,32,40,48,64; at most 255)")
     .option("--json", "print results.json to stdout when done")
     .action(async (o: BenchCliOptions) => {

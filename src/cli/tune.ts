@@ -47,7 +47,7 @@ export function registerTune(program: Command): void {
     .option("--limit <n>", "first N prompts of each set", int(1), 2)
     .option("-n, --max-tokens <n>", "tokens generated per prompt", int(2), 128)
     .option("--tree-k <k>", "DDTree top-k per position (1 = chains only)", int(1, 16), 4)
-    .option("--chain-budgets <list>", "chain depths to try (default 1,2,3,4,6,8,10,12,15)")
+    .option("--chain-budgets <list>", "chain depths to try (default 1,2,3,4,6,7,8,10,12,15)")
     .option("--tree-budgets <list>", "DDTree node budgets to try (default 4,8,12,16,22,32,40,48,64)")
     .option("--gpu-layers <n>", "layers on the GPU (-1 = all)", int(-1), -1)
     .option("--threads <n>", "CPU threads", int(1, 1024))

@@ -23,7 +23,7 @@ export interface ControllerOptions {
   /** budget a shadow probe's draft is first scored at (default: chains 2, trees budgets[0]): a
    *  shadow resolves after at most this many plain tokens (at the first mismatch with useless
    *  drafts), and with good drafts those are plain steps a verify would have beaten. A shadow
-   *  accepted whole makes the next one twice as deep (trees: the next budget), so that the evidence
+   *  accepted whole makes the next one as deep as the next candidate budget, so that the evidence
    *  can reach the depths where drafting pays (a draft costing a few plain steps pays only past
    *  depth 2); deeper depths are also learned from verified chains' bonus tokens (generate-spec.ts) */
   shadowBudget?: number;

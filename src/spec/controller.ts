@@ -22,8 +22,8 @@
 // stays under maxProbeOverhead of the plain decoding time (a GPU drafts in about one step, so every
 // ~100 steps; a CPU drafting a 16-token block may take ten steps' time, so every ~1000), sooner near
 // a tie, and sooner while the drafts scored so far are too few to rule drafting out (bestOptimistic:
-// one pseudo-success per depth). A shadow accepted whole is followed at once by one twice as deep;
-// after two in a row the deeper probe is verified where drafting could pay, so that a request whose
+// one pseudo-success per depth). A shadow accepted whole is followed at once by one at the next
+// candidate budget; after two in a row the deeper probe is verified where drafting could pay, so that a request whose
 // drafts are good gets their tokens instead of plain steps while the evidence builds. When speculating, a
 // neighbouring budget is tried every exploreEvery steps so the verify cost curve is measured where it
 // matters.
@@ -66,8 +66,9 @@ const MIN_GAP_SCALE = 0.125;
  *  probe the evidence is too thin (a verify costs two changes of the target's shape). */
 const WHOLE_TO_VERIFY = 2;
 /** The weight a new request leaves the drafts' evidence from earlier ones (startRequest): ~5 scored
- *  drafts of the ~20 the EW keeps, so that the request's own first few decide. Carried in full, a
- *  prompt the model looped on kept the next prompt's mediocre drafts verified for 20-40 steps. */
+ *  drafts of the ~20 the EW keeps, so that the request's own first few decide. Carried in full, the
+ *  trained pair's controller verified 122 steps of mediocre drafts over 12 prompts after the ones it
+ *  looped on (bench/results/2026-11-24-h200-2, call 4: 0.866 of plain). */
 const REQUEST_CARRY = 0.25;
 /** Observations a measured price counts as: a one-off forward at a new shape (on the H200 3.5 times
  *  the steady price for the trained pair's 5-row verify) then moves it by a fifth of twice the price
@@ -98,11 +99,11 @@ export class SpecController {
    *  times a steady draft on an H200) */
   readonly tCatchUpDraft: Ewma;
   /** depth (trees: budget) of the next shadow probe, and whether the next acceptance observation is
-   *  a shadow's */
+   *  a probe's (a shadow's, or the verified one after whole shadows) */
   private shadowAt: number;
-  private awaitingShadow = false;
+  private awaitingProbe = false;
   private probeNow = false;
-  /** probes accepted whole in a row (deepenShadow), while the next one is asked for at once */
+  /** probes accepted whole in a row, each followed at once by a deeper one (deepenShadow) */
   private wholeProbes = 0;
   /** set by choose(): plain steps before the next probe */
   private untilProbe = 0;
@@ -253,8 +254,8 @@ export class SpecController {
   observeAcceptance(tree: DDTree, accepted: number, path: Int32Array): void {
     this.arHold = 0;
     this.observations++;
-    if (this.awaitingShadow) {
-      this.awaitingShadow = false;
+    if (this.awaitingProbe) {
+      this.awaitingProbe = false;
       if (tree.size > 0 && accepted === tree.maxDepth && tree.isLeaf(path[accepted - 1])) this.deepenShadow();
       else this.wholeProbes = 0;
     }
@@ -395,12 +396,11 @@ export class SpecController {
         const gap = this.heldGap;
         if (++this.arStreak >= gap || this.probeNow) {
           this.arStreak = 0;
-          const whole = this.probeNow ? this.wholeProbes : 0;
           this.probeNow = false;
           this.exploring = true;
-          const verify = this.shadow && whole >= WHOLE_TO_VERIFY && this.bestOptimistic() !== AR;
+          const verify = this.shadow && this.wholeProbes >= WHOLE_TO_VERIFY && this.bestOptimistic() !== AR;
           this.lastShadow = this.shadow && !verify;
-          this.awaitingShadow = this.shadow;
+          this.awaitingProbe = this.shadow;
           return this.shadow ? this.shadowAt : this.probeBudget;
         }
         this.untilProbe = gap - this.arStreak - 1;
@@ -408,17 +408,16 @@ export class SpecController {
       return AR;
     }
     this.arStreak = 0;
-    this.awaitingShadow = false;
-    const whole = this.probeNow ? this.wholeProbes : 0;
+    this.awaitingProbe = false;
     this.probeNow = false;
-    if (this.shadow && whole < WHOLE_TO_VERIFY && this.accW[0] < EVIDENCE_GATE && this.bestOnEvidence() === AR) {
+    if (this.shadow && this.wholeProbes < WHOLE_TO_VERIFY && this.accW[0] < EVIDENCE_GATE && this.bestOnEvidence() === AR) {
       // drafting pays only with the optimistic prior's help: score a draft for free instead, until
       // the evidence decides (useless drafts: two or three shadows; good ones: one). Past a few
       // scored drafts the prior hardly moves the estimate, and a gate there would turn every step of a
       // marginal case into a shadow (a draft plus plain steps: dearer than either choice)
       this.exploring = true;
       this.lastShadow = true;
-      this.awaitingShadow = true;
+      this.awaitingProbe = true;
       return this.shadowAt;
     }
     this.wholeProbes = 0;
@@ -508,8 +507,8 @@ export class SpecController {
    *  that much (a one-step excursion pays for two changes; a budget kept for long hardly pays). Plain
    *  decoding, once chosen, holds until the next probe, at least probeEvery steps: spread over 8, the
    *  change back to it made plain steps look dearer by half on the trained code29m pair (a change
-   *  costs 4-7 of its plain steps), and a controller carried from a prompt with good drafts into one
-   *  without kept verifying them for ~40 steps at two thirds of plain decoding's rate. */
+   *  costs it 1.2-2.3 ms, 4-7 plain steps), which kept a carried controller verifying mediocre drafts
+   *  (see REQUEST_CARRY). */
   private switchShare(rows: number): number {
     if (this.shapes.rows === 0 || rows === this.shapes.rows) return 0;
     return this.shapes.ms / (rows === 1 ? Math.max(this.switchHorizon, this.probeEvery) : this.switchHorizon);
@@ -526,20 +525,19 @@ export class SpecController {
     return false;
   }
 
-  /** After a shadow accepted whole: the next one is deeper, and comes at once (the evidence points
-   *  towards drafting, and a whole acceptance says nothing about the depths past it). */
+  /** After a probe accepted whole: the next one is at the next candidate budget (chains past the
+   *  largest: twice as deep, up to maxDepth), and comes at once (the evidence points towards
+   *  drafting, and a whole acceptance says nothing about the depths past it). A candidate budget, so
+   *  that a verified probe runs at a priced row count. */
   private deepenShadow(): void {
     const was = this.shadowAt;
-    if (this.shape === "chain") this.shadowAt = Math.min(this.maxDepth, 2 * this.shadowAt);
-    else {
-      const i = this.budgets.indexOf(this.shadowAt);
-      if (i >= 0 && i + 1 < this.budgets.length) this.shadowAt = this.budgets[i + 1];
-    }
+    const next = this.budgets.find((b) => b > was);
+    this.shadowAt = next ?? (this.shape === "chain" ? Math.min(this.maxDepth, 2 * was) : was);
     if (this.shadowAt > was) {
       this.arHold = 0;
       this.probeNow = true;
       this.wholeProbes++;
-    }
+    } else this.wholeProbes = 0; // deepest already: the next probe comes after the gap, a shadow
   }
 
   /** index of the candidate budget whose verify has exactly `rows` rows, or -1 */

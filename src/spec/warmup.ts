@@ -9,14 +9,15 @@
 // plain steps and the controller unoptimized at first, which cost the first request on a small
 // target (code29m on one CPU: 8.0 -> 6.3 ms of the loop's own time per 512 tokens). That run is too
 // short for V8 to optimize the controller's estimates, so throwaway controllers then run synthetic
-// steps (warmController: on this machine's CPU ~20 ms, and a fresh controller's first 512 plain
-// steps cost 0.55 us each in choose() and observeAr() instead of 7: ~3 ms of a 512-token request,
-// 2% of one on the trained code29m pair on an H200, where the host bounds the step).
+// steps (warmController: 13-20 ms on a CPU, after which a fresh controller's first 512 plain steps
+// cost 0.53 us each in choose() and observeAr() instead of 3.04, medians of five processes in
+// bench/results/2026-11-24-cpu-controller-warmup.json: ~1.3 ms of a 512-token request, ~1% of one
+// on the trained code29m pair on an H200, where the host bounds the step).
 import { performance } from "node:perf_hooks";
 import type { Context } from "../engine/context.js";
 import { drain, generate } from "../engine/generate.js";
 import type { Drafter } from "./drafter.js";
-import { AR, SpecController } from "./controller.js";
+import { AR } from "./controller.js";
 import { DDTreeBuilder } from "./ddtree.js";
 import { candidateBudgets, createSpecController, generateSpeculative } from "./generate-spec.js";
 
@@ -78,36 +79,41 @@ export interface ControllerWarmup {
   verifies: number;
 }
 
-/** Runs throwaway controllers of the runtime's budgets and shape through synthetic steps (costs of a
- *  small target on a GPU, drafts accepted whole for stretches of 128 steps and hardly at all between),
- *  so that V8 has optimized the controller's methods before the first request's controller runs. */
+/** Synthetic step costs (ms) of a small target on a GPU; a verify of r rows costs VERIFY_MS(r). */
+const AR_MS = 0.33;
+const DRAFT_MS = 0.9;
+const CATCH_UP_MS = 1.2;
+const VERIFY_MS = (rows: number) => 0.36 + 0.04 * rows;
+
+/** Runs throwaway controllers of the runtime's budgets and shape through synthetic steps (drafts
+ *  accepted whole for stretches of 128 steps and hardly at all between), so that V8 has optimized
+ *  the controller's methods before the first request's controller runs. */
 export function warmController(maxDepth: number, shape: "chain" | "tree"): ControllerWarmup {
-  const prices = { arMs: 0.33, draftMs: 0.9, catchUpDraftMs: 1.2, verifyMsByRows: {} as Record<string, number> };
-  const budgets = candidateBudgets(maxDepth, shape);
-  for (const b of budgets) prices.verifyMsByRows[b + 1] = 0.4 + 0.04 * b;
-  const builder = new DDTreeBuilder(Math.max(...budgets) + 1);
-  const path = Int32Array.from({ length: Math.max(...budgets) + 1 }, (_, i) => i);
-  const ids = new Int32Array(path.length);
+  const verifyMsByRows: Record<string, number> = {};
+  for (const b of candidateBudgets(maxDepth, shape)) verifyMsByRows[b + 1] = VERIFY_MS(b + 1);
+  const prices = { arMs: AR_MS, draftMs: DRAFT_MS, catchUpDraftMs: CATCH_UP_MS, verifyMsByRows };
+  const builder = new DDTreeBuilder(maxDepth);
+  const ids = new Int32Array(maxDepth);
+  const path = Int32Array.from({ length: maxDepth }, (_, i) => i);
   const done: ControllerWarmup = { plain: 0, shadows: 0, verifies: 0 };
   for (let r = 0; r < CONTROLLERS; r++) {
-    const c = new SpecController({ shape, maxDepth, budgets, prices });
+    const c = createSpecController({ maxDepth }, shape, { prices });
     for (let i = 0; i < CONTROLLER_STEPS; i++) {
       const b = c.choose();
       if (b === AR) {
-        c.observeAr(0.33);
+        c.observeAr(AR_MS);
         done.plain++;
         continue;
       }
       const shadow = c.shadowProbe;
       const n = Math.min(b, maxDepth);
       const good = ((i >> 7) & 1) === (r & 1);
-      c.observeDraft(shadow ? 1.2 : 0.9, !shadow);
-      if (!shadow) c.observeVerify(n + 1, 0.4 + 0.04 * n);
-      const tree = builder.buildChain(ids, n);
+      c.observeDraft(shadow ? CATCH_UP_MS : DRAFT_MS, !shadow);
+      if (!shadow) c.observeVerify(n + 1, VERIFY_MS(n + 1));
       c.observeProposalLength(n, n);
-      c.observeAcceptance(tree, good ? n : i % 2, path);
+      c.observeAcceptance(builder.buildChain(ids, n), good ? n : i % 2, path);
       if (shadow) {
-        c.observeAr(0.33);
+        c.observeAr(AR_MS);
         done.shadows++;
       } else done.verifies++;
     }

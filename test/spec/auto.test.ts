@@ -11,7 +11,7 @@ import { DFlashDrafter } from "../../src/spec/dflash-drafter.js";
 import type { Drafter } from "../../src/spec/drafter.js";
 import { createSpecController, generateSpeculative, type SpecOptions, type SpecResult } from "../../src/spec/generate-spec.js";
 import { NgramDrafter } from "../../src/spec/ngram-drafter.js";
-import { tinyDrafterPath, tinyModelPath } from "../helpers/models.js";
+import { tinyModelPath, useTinyPair } from "../helpers/models.js";
 
 function runSpec(target: Context, drafter: Drafter, prompt: Int32Array, opts: SpecOptions): Promise<SpecResult> {
   return drain(generateSpeculative(target, drafter, prompt, opts));
@@ -53,20 +53,18 @@ describe.runIf(existsSync(code))("n-gram drafter on the trained code model", () 
 });
 
 describe("adaptive controller (--budget auto)", () => {
-  let target: Model, draft: Model, ctx: Context, plainCtx: Context, drafter: DFlashDrafter;
-  beforeAll(async () => {
-    target = Model.load(await tinyModelPath(), { gpuLayers: 0 });
-    draft = Model.load(await tinyDrafterPath(), { gpuLayers: 0 });
+  const pair = useTinyPair();
+  let target: Model, ctx: Context, plainCtx: Context, drafter: DFlashDrafter;
+  beforeAll(() => {
+    target = pair.target;
     ctx = Context.create(target, { ctx: 512, threads: 1 });
     plainCtx = Context.create(target, { ctx: 512, threads: 1 });
-    drafter = new DFlashDrafter(ctx, draft, { topK: 1, threads: 1 });
+    drafter = new DFlashDrafter(ctx, pair.draft, { topK: 1, threads: 1 });
   });
   afterAll(() => {
     drafter?.free();
     ctx?.free();
     plainCtx?.free();
-    draft?.free();
-    target?.free();
   });
 
   it("with a random drafter, falls back to plain decoding and stays lossless", async () => {

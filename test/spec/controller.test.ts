@@ -208,7 +208,7 @@ describe("SpecController (chain, simulated costs)", () => {
     expect(verified.rateSince(0, 0)).toBeLessThan(sim.rateSince(0, 0));
   });
 
-  it("a shadow accepted whole makes the next one twice as deep, at once; a partial one waits for the gap", () => {
+  it("a shadow accepted whole makes the next one as deep as the next budget, at once; a partial one waits for the gap", () => {
     // a draft that costs 3 plain steps pays only past depth 2, which a depth-2 shadow cannot show
     const c = new SpecController({ budgets: [1, 2, 4, 8, 15], maxDepth: 15 });
     c.choose();

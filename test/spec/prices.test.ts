@@ -3,27 +3,22 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Context } from "../../src/engine/context.js";
 import { drain, generate } from "../../src/engine/generate.js";
-import { Model } from "../../src/engine/model.js";
 import { DFlashDrafter } from "../../src/spec/dflash-drafter.js";
 import { candidateBudgets, generateSpeculative } from "../../src/spec/generate-spec.js";
 import { measurePrices } from "../../src/spec/prices.js";
-import { tinyDrafterPath, tinyModelPath } from "../helpers/models.js";
+import { useTinyPair } from "../helpers/models.js";
 
 describe("measurePrices", () => {
-  let target: Model, draft: Model;
+  const pair = useTinyPair();
   let ctx: Context;
   let d: DFlashDrafter;
-  beforeAll(async () => {
-    target = Model.load(await tinyModelPath(), { gpuLayers: 0 });
-    draft = Model.load(await tinyDrafterPath(), { gpuLayers: 0 });
-    ctx = Context.create(target, { ctx: 512, threads: 1 });
-    d = new DFlashDrafter(ctx, draft, { topK: 1, threads: 1 });
+  beforeAll(() => {
+    ctx = Context.create(pair.target, { ctx: 512, threads: 1 });
+    d = new DFlashDrafter(ctx, pair.draft, { topK: 1, threads: 1 });
   });
   afterAll(() => {
     d?.free();
     ctx?.free();
-    draft?.free();
-    target?.free();
   });
 
   it("prices a plain step, the drafts and a verify per budget, and leaves both caches empty", async () => {
@@ -37,7 +32,7 @@ describe("measurePrices", () => {
     expect(ctx.native.seqPosMax(0)).toBe(-1);
     expect(d.ctx.native.seqPosMax(0)).toBe(-1);
     // a request after it decodes as plain decoding does
-    const prompt = target.vocab.tokenize("def main():\n");
+    const prompt = pair.target.vocab.tokenize("def main():\n");
     const plain = await drain(generate(ctx, prompt, { maxTokens: 24, temperature: 0, ignoreEog: true }));
     const spec = await drain(generateSpeculative(ctx, d, prompt, { maxTokens: 24, temperature: 0, ignoreEog: true, budget: "auto", prices: p }));
     expect(spec.tokens).toEqual(plain.tokens);
