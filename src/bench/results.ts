@@ -133,6 +133,11 @@ export const SweepPointSchema = z.object({
   controllerCarried: z.boolean().optional(),
   /** auto points: the controller's estimates when the last prompt ended (SpecStats.controller) */
   controller: ControllerSnapshotSchema.optional(),
+  /** plain steps the drafter did not follow (auto points: SpecStats.unfollowedSteps) */
+  unfollowedSteps: z.number().int().optional(),
+  /** where a token's time went, ms per generated token (the split of SpecStats.timeMs; plain
+   *  decoding: its decode calls as verify, the device wait as sampling, the rest as other) */
+  msPerToken: z.object({ draft: num, verify: num, bookkeeping: num, sampling: num, other: num }).optional(),
 });
 export type SweepPoint = z.infer<typeof SweepPointSchema>;
 

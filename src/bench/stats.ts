@@ -13,6 +13,7 @@ export class ModeAccumulator {
   arSteps = 0;
   /** drafts scored as shadow probes (plain steps, not verified) */
   shadowProbes = 0;
+  unfollowedSteps = 0;
   relayouts = 0;
   /** verify steps by drafted nodes verified, over all runs */
   verifiedByNodes: Record<string, number> = {};
@@ -35,6 +36,7 @@ export class ModeAccumulator {
       this.emitted += s.meanAcceptedLength * s.steps;
       this.arSteps += s.arSteps;
       this.shadowProbes += s.shadowProbes;
+      this.unfollowedSteps += s.unfollowedSteps;
       this.relayouts += s.relayouts;
       this.shapeChanges += s.shapeChanges;
       if (s.controller) this.controller = s.controller;

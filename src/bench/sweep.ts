@@ -97,6 +97,13 @@ export function verifyCostByRows(points: readonly SweepPoint[], arStepMs: number
   return Object.fromEntries([...sums.entries()].sort((a, b) => a[0] - b[0]).map(([rows, e]) => [String(rows), round(e.s / e.n, 4)]));
 }
 
+/** a point's time split per generated token (the sum is the point's ms per token) */
+function splitPerToken(a: ModeAccumulator): NonNullable<SweepPoint["msPerToken"]> {
+  const t = a.time;
+  const per = (ms: number) => round(ms / a.intervals, 5);
+  return { draft: per(t.draft), verify: per(t.verify), bookkeeping: per(t.bookkeeping), sampling: per(t.sampling), other: per(t.other) };
+}
+
 export async function runSweep(h: Harness, o: SweepOptions): Promise<{ section: SweepSection; rows: Row[] }> {
   const modes = sweepModes(h, o);
   const acc = new Map(modes.map((m) => [m.mode, new ModeAccumulator()]));
@@ -156,6 +163,8 @@ export async function runSweep(h: Harness, o: SweepOptions): Promise<{ section: 
       verifyRows: m.shape === "ar" ? 1 : fixed && m.drafter !== "ngram" ? (m.budget as number) + 1 : null,
       // per draft made: an auto point's shadow probes draft without a verify step
       draftMsPerStep: m.shape !== "ar" && a.drafts > 0 ? round(a.time.draft / a.drafts, 4) : null,
+      ...(m.budget === "auto" ? { unfollowedSteps: a.unfollowedSteps } : {}),
+      ...(a.intervals > 0 ? { msPerToken: splitPerToken(a) } : {}),
       ...(m.simulated ? { simulated: true } : {}),
     };
   });
