@@ -14,6 +14,9 @@
 //                the prompt, then the block (the drafter is cut back to the prompt before each)
 //   catch-up-gap the same 16 rows 300 positions further on, as after a stretch it did not follow
 //                (controller.unfollow): libllama then RoPE-shifts the cached features up by the gap
+//   catch-up-step  catch-up, then one plain target step (launch and wait), timed apart (stepMs)
+//   shadow-async   the same as a shadow probe in flight: launchProposal, the plain target step,
+//                takeProposal; draftMs is the host's part (launch + take), stepMs the target step's
 // Variants run interleaved, ROUNDS rounds; "@@ variant round" goes to stderr before each, so that a
 // debug log (--debug) can be split per variant. Prints one JSON object: per variant and round the
 // median draft ms over the steps after the warm-up, and llama.cpp's graph reuses in the drafter.
@@ -26,8 +29,9 @@ const { tPath, dPath, steps, rounds, onGpu, target, draft } = loadPairFromArgs(p
 const warm = 16;
 const prompt = Array.from({ length: 32 }, (_, i) => 100 + i);
 const ROWS = 16;
-const variants = { vary: [5, 2, 4, 1, 3], fixed: [5], "block-only": [0], "catch-up": [16], "catch-up-gap": [16] };
-const GAP = { "catch-up": 0, "catch-up-gap": 300 };
+const variants = { vary: [5, 2, 4, 1, 3], fixed: [5], "block-only": [0], "catch-up": [16], "catch-up-gap": [16], "catch-up-step": [16], "shadow-async": [16] };
+const GAP = { "catch-up": 0, "catch-up-gap": 300, "catch-up-step": 0, "shadow-async": 0 };
+const WITH_STEP = new Set(["catch-up-step", "shadow-async"]);
 const median = (a) => {
   const s = [...a].sort((x, y) => x - y);
   return s.length ? Math.round(s[Math.floor(s.length / 2)] * 1000) / 1000 : 0;
@@ -47,20 +51,45 @@ for (let round = 0; round < rounds; round++) {
     let pos = prompt.length;
     d.ctx.native.perfReset();
     const ms = [];
+    const stepMs = [];
+    const end = prompt.length + ROWS;
+    // the plain target step of the step variants, at the cache's end (dropped again after)
+    const targetStep = () => {
+      const t = performance.now();
+      ctx.launch(tokens[0], end);
+      if (ctx.deviceGreedy) ctx.sampledToken(-1);
+      else ctx.logits();
+      const dt = performance.now() - t;
+      ctx.truncate(0, end);
+      return dt;
+    };
     for (let i = 0; i < steps; i++) {
       const k = cycle[i % cycle.length];
       if (v in GAP) {
         d.rewind(prompt.length);
         pos = prompt.length + GAP[v];
       }
+      let step = 0;
       const t0 = performance.now();
       if (k > 0) d.onCommit(tokens.subarray(0, k), pos, rows, ROWS);
-      d.propose(tokens[Math.max(0, k - 1)], pos + k, 15);
-      if (i >= warm) ms.push(performance.now() - t0);
+      if (v === "shadow-async") {
+        d.launchProposal(tokens[Math.max(0, k - 1)], pos + k, 15);
+        step = targetStep();
+        d.takeProposal();
+      } else {
+        d.propose(tokens[Math.max(0, k - 1)], pos + k, 15);
+        // (timed apart: the draft's time below leaves it out)
+        if (WITH_STEP.has(v)) step = targetStep();
+      }
+      if (i >= warm) {
+        ms.push(performance.now() - t0 - step);
+        if (WITH_STEP.has(v)) stepMs.push(step);
+      }
       pos += k;
     }
     const r = (out[v] ??= { draftMs: [], graphReuses: [] });
     r.draftMs.push(median(ms));
+    if (WITH_STEP.has(v)) (r.stepMs ??= []).push(median(stepMs));
     r.graphReuses.push(`${d.ctx.native.perf().graphReuses} of ${steps * (cycle[0] > 0 ? 2 : 1)} forwards`);
     d.free();
     ctx.free();
@@ -68,4 +97,4 @@ for (let round = 0; round < rounds; round++) {
 }
 draft.free();
 target.free();
-console.log(JSON.stringify({ target: tPath, drafter: dPath, steps, warmupSteps: warm, rounds, graphsDisabled: process.env.GGML_CUDA_DISABLE_GRAPHS !== undefined, note: "median propose (flush + block) ms over the steps after the warm-up, one value per round", rows: out }, null, 1));
+console.log(JSON.stringify({ target: tPath, drafter: dPath, steps, warmupSteps: warm, rounds, graphsDisabled: process.env.GGML_CUDA_DISABLE_GRAPHS !== undefined, note: "median propose (flush + block) ms over the steps after the warm-up, one value per round; shadow-async: launch + take, the target step between them left out (stepMs)", rows: out }, null, 1));

@@ -35,6 +35,12 @@ export interface Drafter {
    *  informed. For drafters whose following has a cost in every target step (DFlash's copy of the
    *  captured features) during long stretches of plain decoding. reset() and rewind() turn it back on. */
   follow?(on: boolean): void;
+  /** Optional: propose() in two halves, for drafts nobody waits on (shadow probes). launchProposal
+   *  starts the drafter's forward and returns while the device computes; takeProposal reads the
+   *  result (waiting for it if need be). Nothing else may be asked of the drafter in between but
+   *  onCommit; any other call first settles the proposal in flight (reads and drops it). */
+  launchProposal?(last: number, pos: number, depth: number): void;
+  takeProposal?(): DraftProposal;
   /** Optional, measurement-only drafters: total ms spent simulating rather than drafting (the oracle
    *  re-deriving the target's continuation); the loop takes it out of its timings. */
   readonly simulatedMs?: number;

@@ -11,7 +11,7 @@ import { Batch } from "../engine/batch.js";
 import { TreeAcceptor } from "./accept.js";
 import { AR, SpecController, type ControllerOptions, type ControllerSnapshot } from "./controller.js";
 import { DDTreeBuilder, type DDTree } from "./ddtree.js";
-import type { Drafter } from "./drafter.js";
+import type { DraftProposal, Drafter } from "./drafter.js";
 import type { StepPrices } from "./prices.js";
 import { ShadowProbe, type ObserveAcceptance } from "./shadow.js";
 import { TreeBatchPlanner, type TreeBatchPlan } from "./tree-batch.js";
@@ -218,22 +218,49 @@ export async function* generateSpeculative(target: Context, drafter: Drafter, pr
   const verifiedByNodes = new Int32Array(budget + 1);
   const observeShadow: ObserveAcceptance = (tree, accepted, path) => controller!.observeAcceptance(tree, accepted, path);
   // a shadow probe: the drafter proposes after `tok` at `at` (the plain decode of `tok` at `at`
-  // comes next or is in flight), and the plain tokens from at + 1 on score the proposal
+  // comes next or is in flight), and the plain tokens from at + 1 on score the proposal. A drafter
+  // that can (launchProposal) drafts while the plain steps go on: its proposal is taken when the
+  // next plain token is in (takeShadow), before that token scores it. Such a draft's time is the
+  // host's share, not what a draft on the critical path costs, so the controller is not told it:
+  // while it knows no catch-up draft's cost (no load-time prices), shadows draft in line and price it.
+  let shadowRoom = 0;
+  let shadowInFlight = false;
+  const asyncShadow = drafter.launchProposal !== undefined && drafter.takeProposal !== undefined;
   const draftShadow = (tok: number, at: number): number => {
     const t0 = performance.now();
-    const sim = simulatedNow();
     drafter.follow?.(true);
-    const room = Math.max(1, target.nCtx - 1 - at);
-    const proposal = drafter.propose(tok, at, Math.min(drafter.maxDepth, room));
+    shadowRoom = Math.max(1, target.nCtx - 1 - at);
+    shadowProbes++;
+    if (asyncShadow && controller!.tCatchUpDraft.known) {
+      drafter.launchProposal!(tok, at, Math.min(drafter.maxDepth, shadowRoom));
+      shadowInFlight = true;
+      // the drafter's forward shares the device with this plain step
+      shadowInWait = true;
+      const ms = performance.now() - t0;
+      time.draft += ms;
+      return ms;
+    }
+    const sim = simulatedNow();
+    const proposal = drafter.propose(tok, at, Math.min(drafter.maxDepth, shadowRoom));
     const ms = performance.now() - t0;
     time.draft += ms;
     controller!.observeDraft(ms - (simulatedNow() - sim), false);
+    startShadow(proposal);
+    return ms;
+  };
+  const startShadow = (proposal: DraftProposal): void => {
     const depth = Math.min(controller!.shadowDepth, budget);
     const tree = builder.buildFrom(proposal, depth);
-    if (proposal.k === 1) controller!.observeProposalLength(Math.min(depth, room), tree.size);
+    if (proposal.k === 1) controller!.observeProposalLength(Math.min(depth, shadowRoom), tree.size);
     controller!.observeProposal(tree);
     shadow.start(tree);
-    shadowProbes++;
+  };
+  const takeShadow = (): number => {
+    const t0 = performance.now();
+    shadowInFlight = false;
+    startShadow(drafter.takeProposal!());
+    const ms = performance.now() - t0;
+    time.draft += ms;
     return ms;
   };
   // a plan whose scratch sequences are in the cache until its commit runs
@@ -296,6 +323,13 @@ export async function* generateSpeculative(target: Context, drafter: Drafter, pr
         if (!shadowInWait) controller?.observeAr(launched ? t4 - tToken : onDevice ? t4 - t2 : t3 - t2);
         shadowInWait = false;
         tToken = t4;
+        let aside = 0;
+        if (shadowInFlight) {
+          // before this token scores the draft (and before onCommit reads this decode's features);
+          // the wait for it is no plain step's cost either
+          aside = takeShadow();
+          shadowInWait = true;
+        }
         launched = false;
         steps++;
         emittedInSteps++;
@@ -306,8 +340,7 @@ export async function* generateSpeculative(target: Context, drafter: Drafter, pr
           drafter.onCommit(committedRoot, pos, committedRows, 1);
         }
         shadow.feed(tok, observeShadow);
-        // time accounted elsewhere: the next launch (verify) and a shadow draft (draft)
-        let aside = 0;
+        // time accounted elsewhere: a shadow draft's take, the next launch (verify), a shadow draft
         const end = out.ends(tok);
         if (!end && out.tokens.length + 1 < maxTokens && pos + 1 < target.nCtx) {
           nextBudget = shadow.active ? AR : controller ? controller.choose() : budget;
