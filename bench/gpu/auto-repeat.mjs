@@ -5,7 +5,10 @@
 // in one process: "auto" with a fresh controller per request (as `flint run`), "auto-shared" with one
 // controller kept across requests (as `flint serve`), "auto-verified" with a fresh controller whose
 // probes verify and whose drafter follows every step (shadow and unfollow off: the controller before
-// shadow probes). Prints one JSON object: per run tok/s and the time split. --no-warmup loads without
+// shadow probes), "auto-inline" as "auto" with the shadow probes' drafts made in line (before fb31ad4
+// they were; since, a DFlash shadow drafts while the plain steps go on). Every controller starts from
+// the load-time step prices, as `flint run` and `flint serve` make theirs (before fb31ad4 this script
+// passed none). Prints one JSON object: per run tok/s and the time split. --no-warmup loads without
 // the load-time warm-up (src/spec/warmup.ts).
 // usage: node bench/gpu/auto-repeat.mjs TARGET.gguf DRAFTER.gguf [TOKENS] [ROUNDS] [--cpu] [--no-warmup]
 import { drain, generate } from "../../dist/engine/generate.js";
@@ -19,18 +22,28 @@ const maxTokens = Number(tokensArg ?? 128);
 const rounds = Number(roundsArg ?? 3);
 const rt = await loadRuntime({ modelPath: tPath, draftPath: dPath, spec: "auto", treeK: 1, gpuLayers: cpu ? 0 : -1, flashAttn: "auto", sampling: "auto", greedyOnly: true, warmup: !args.includes("--no-warmup") });
 const prompt = rt.model.vocab.tokenize("def fibonacci(n):\n    if n < 2:\n        return n\n");
-const shared = createSpecController(rt.drafter, "chain");
+const priced = rt.prices ? { prices: rt.prices } : {};
+const shared = createSpecController(rt.drafter, "chain", priced);
+const controllers = {
+  auto: () => createSpecController(rt.drafter, "chain", priced),
+  "auto-inline": () => createSpecController(rt.drafter, "chain", priced),
+  "auto-shared": () => shared,
+  "auto-verified": () => createSpecController(rt.drafter, "chain", { ...priced, shadow: false, unfollow: false }),
+};
 const base = { maxTokens, temperature: 0, ignoreEog: true };
 const r2 = (x) => Math.round(x * 100) / 100;
 const runs = [];
 for (let round = 0; round < rounds; round++) {
-  for (const mode of ["plain", "auto", "auto-shared", "auto-verified"]) {
+  for (const mode of ["plain", "auto", "auto-inline", "auto-shared", "auto-verified"]) {
     rt.ctx.clear();
     rt.drafter.reset();
+    // an own property hides the drafter's launchProposal: the loop then drafts shadows in line
+    if (mode === "auto-inline") rt.drafter.launchProposal = undefined;
     const r =
       mode === "plain"
         ? await drain(generate(rt.ctx, prompt, base))
-        : await drain(generateSpeculative(rt.ctx, rt.drafter, prompt, { ...base, budget: "auto", shape: "chain", controller: mode === "auto-shared" ? shared : mode === "auto-verified" ? createSpecController(rt.drafter, "chain", { shadow: false, unfollow: false }) : undefined }));
+        : await drain(generateSpeculative(rt.ctx, rt.drafter, prompt, { ...base, budget: "auto", shape: "chain", controller: controllers[mode]() }));
+    delete rt.drafter.launchProposal;
     const row = { mode, round, tokensPerSecond: r2(r.tokensPerSecond), decodeMs: r2(r.decodeMs) };
     if (r.spec) {
       const t = r.spec.timeMs;
