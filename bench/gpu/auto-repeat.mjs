@@ -47,7 +47,7 @@ for (let round = 0; round < rounds; round++) {
     const row = { mode, round, tokensPerSecond: r2(r.tokensPerSecond), decodeMs: r2(r.decodeMs) };
     if (r.spec) {
       const t = r.spec.timeMs;
-      Object.assign(row, { steps: r.spec.steps, arSteps: r.spec.arSteps, shadowProbes: r.spec.shadowProbes, unfollowedSteps: r.spec.unfollowedSteps, timeMs: { draft: r2(t.draft), verify: r2(t.verify), bookkeeping: r2(t.bookkeeping), sampling: r2(t.sampling), other: r2(t.other) } });
+      Object.assign(row, { steps: r.spec.steps, arSteps: r.spec.arSteps, shadowProbes: r.spec.shadowProbes, shadowMs: { launch: r2(r.spec.shadowMs.launch), take: r2(r.spec.shadowMs.take) }, unfollowedSteps: r.spec.unfollowedSteps, timeMs: { draft: r2(t.draft), verify: r2(t.verify), bookkeeping: r2(t.bookkeeping), sampling: r2(t.sampling), other: r2(t.other) } });
     } else row.split = { decodeCallsMs: r2(r.split.decodeCallsMs), samplingMs: r2(r.split.samplingMs) };
     runs.push(row);
     process.stderr.write(JSON.stringify(row) + "\n");

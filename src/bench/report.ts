@@ -130,10 +130,10 @@ export function markdown(r: BenchResults): string {
     if (Object.keys(s.treeVerifyMsByRows).length) L.push("", `DDTree verify cost by rows per forward (flash attention off): ${costs(s.treeVerifyMsByRows)}.`);
     const split = s.points.filter((p) => p.msPerToken && (p.shape === "ar" || p.budget === "auto"));
     if (split.length) {
-      L.push("", "Where a token's time goes, ms per token (plain decoding and the auto points):", "", "| drafter | shape | budget | draft | verify | bookkeeping | sampling | other | shadow probes | unfollowed steps |", "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
+      L.push("", "Where a token's time goes, ms per token (plain decoding and the auto points):", "", "| drafter | shape | budget | draft | verify | bookkeeping | sampling | other | shadow probes | ms per shadow (launch + take) | unfollowed steps |", "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
       for (const p of split) {
         const t = p.msPerToken!;
-        L.push(`| ${p.drafter} | ${p.shape}${p.controllerCarried ? " (one controller)" : ""} | ${p.budget} | ${f(t.draft, 4)} | ${f(t.verify, 4)} | ${f(t.bookkeeping, 4)} | ${f(t.sampling, 4)} | ${f(t.other, 4)} | ${p.shadowProbes ?? "-"} | ${p.unfollowedSteps ?? "-"} |`);
+        L.push(`| ${p.drafter} | ${p.shape}${p.controllerCarried ? " (one controller)" : ""} | ${p.budget} | ${f(t.draft, 4)} | ${f(t.verify, 4)} | ${f(t.bookkeeping, 4)} | ${f(t.sampling, 4)} | ${f(t.other, 4)} | ${p.shadowProbes ?? "-"} | ${p.shadowMsPerProbe ? `${f(p.shadowMsPerProbe.launch, 3)} + ${f(p.shadowMsPerProbe.take, 3)}` : "-"} | ${p.unfollowedSteps ?? "-"} |`);
       }
     }
     L.push("");

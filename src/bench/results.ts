@@ -135,6 +135,8 @@ export const SweepPointSchema = z.object({
   controller: ControllerSnapshotSchema.optional(),
   /** plain steps the drafter did not follow (auto points: SpecStats.unfollowedSteps) */
   unfollowedSteps: z.number().int().optional(),
+  /** auto points: ms per shadow probe, launching (or drafting in line) and taking a draft in flight */
+  shadowMsPerProbe: z.object({ launch: num, take: num }).optional(),
   /** where a token's time went, ms per generated token (the split of SpecStats.timeMs; plain
    *  decoding: its decode calls as verify, the device wait as sampling, the rest as other) */
   msPerToken: z.object({ draft: num, verify: num, bookkeeping: num, sampling: num, other: num }).optional(),

@@ -14,6 +14,8 @@ export class ModeAccumulator {
   /** drafts scored as shadow probes (plain steps, not verified) */
   shadowProbes = 0;
   unfollowedSteps = 0;
+  /** the shadow probes' draft time: launched (or drafted in line) and taken */
+  shadowMs = { launch: 0, take: 0 };
   relayouts = 0;
   /** verify steps by drafted nodes verified, over all runs */
   verifiedByNodes: Record<string, number> = {};
@@ -37,6 +39,8 @@ export class ModeAccumulator {
       this.arSteps += s.arSteps;
       this.shadowProbes += s.shadowProbes;
       this.unfollowedSteps += s.unfollowedSteps;
+      this.shadowMs.launch += s.shadowMs.launch;
+      this.shadowMs.take += s.shadowMs.take;
       this.relayouts += s.relayouts;
       this.shapeChanges += s.shapeChanges;
       if (s.controller) this.controller = s.controller;

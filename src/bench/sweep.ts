@@ -164,6 +164,7 @@ export async function runSweep(h: Harness, o: SweepOptions): Promise<{ section: 
       // per draft made: an auto point's shadow probes draft without a verify step
       draftMsPerStep: m.shape !== "ar" && a.drafts > 0 ? round(a.time.draft / a.drafts, 4) : null,
       ...(m.budget === "auto" ? { unfollowedSteps: a.unfollowedSteps } : {}),
+      ...(m.budget === "auto" && a.shadowProbes > 0 ? { shadowMsPerProbe: { launch: round(a.shadowMs.launch / a.shadowProbes, 4), take: round(a.shadowMs.take / a.shadowProbes, 4) } } : {}),
       ...(a.intervals > 0 ? { msPerToken: splitPerToken(a) } : {}),
       ...(m.simulated ? { simulated: true } : {}),
     };

@@ -78,6 +78,9 @@ export interface SpecStats {
   unfollowedSteps: number;
   /** drafts scored against the plain tokens that followed them instead of verified (shadow.ts) */
   shadowProbes: number;
+  /** the shadow probes' share of timeMs.draft: drafting in line or launching a draft in flight, and
+   *  taking the drafts in flight (the wait for the device and the read) */
+  shadowMs: { launch: number; take: number };
   /** verify steps by drafted nodes verified ("4": steps that verified 4 nodes) */
   verifiedByNodes: Record<string, number>;
   /** target forwards after the prompt whose row count differed from the forward before (on ggml-cuda
@@ -225,6 +228,7 @@ export async function* generateSpeculative(target: Context, drafter: Drafter, pr
   // while it knows no catch-up draft's cost (no load-time prices), shadows draft in line and price it.
   let shadowRoom = 0;
   let shadowInFlight = false;
+  const shadowMs = { launch: 0, take: 0 };
   const asyncShadow = drafter.launchProposal !== undefined && drafter.takeProposal !== undefined;
   const draftShadow = (tok: number, at: number): number => {
     const t0 = performance.now();
@@ -238,12 +242,14 @@ export async function* generateSpeculative(target: Context, drafter: Drafter, pr
       shadowInWait = true;
       const ms = performance.now() - t0;
       time.draft += ms;
+      shadowMs.launch += ms;
       return ms;
     }
     const sim = simulatedNow();
     const proposal = drafter.propose(tok, at, Math.min(drafter.maxDepth, shadowRoom));
     const ms = performance.now() - t0;
     time.draft += ms;
+    shadowMs.launch += ms - (simulatedNow() - sim);
     controller!.observeDraft(ms - (simulatedNow() - sim), false);
     startShadow(proposal);
     return ms;
@@ -261,6 +267,7 @@ export async function* generateSpeculative(target: Context, drafter: Drafter, pr
     startShadow(drafter.takeProposal!());
     const ms = performance.now() - t0;
     time.draft += ms;
+    shadowMs.take += ms;
     return ms;
   };
   // a plan whose scratch sequences are in the cache until its commit runs
@@ -524,6 +531,7 @@ export async function* generateSpeculative(target: Context, drafter: Drafter, pr
       budgetMode: controller ? "auto" : "fixed",
       arSteps,
       unfollowedSteps,
+      shadowMs,
       shadowProbes,
       verifiedByNodes: sparseCounts(verifiedByNodes),
       shapeChanges,
