@@ -9,6 +9,7 @@ import { Context } from "../engine/context.js";
 import type { Model } from "../engine/model.js";
 import { UserError } from "../native/errors.js";
 import type { DraftProposal, Drafter } from "./drafter.js";
+import { PositionMap } from "./position-map.js";
 import { normalizeTopK, topKLogProbs } from "./topk.js";
 
 export type DraftBlock = DraftProposal;
@@ -78,9 +79,12 @@ export class DFlashDrafter implements Drafter {
   private readonly candLogp: Float32Array;
   private following = true;
   private pendingPos0 = 0;
-  /** a block launched by launchProposal and not read yet: its position (-1: none) and sequence */
-  private inFlightPos = -1;
-  private inFlightSeq = 0;
+  /** the cache's positions: target positions less an offset that grows at each unfollowed gap */
+  private readonly positions = new PositionMap();
+  /** the drafter position of the last block's first row, where readBlock cuts it off */
+  private blockAt = 0;
+  /** whether a block launched by launchProposal is not read yet */
+  private inFlight = false;
 
   constructor(target: Context, draft: Model, opts: DFlashOptions = {}) {
     checkDFlashPair(target.model, draft);
@@ -120,8 +124,8 @@ export class DFlashDrafter implements Drafter {
   }
 
   /** Injects the features of rows of the target's last decode: row rows[i] (or rowStart + i) goes to
-   *  position pos0 + i of `seq`. Call after every target decode, for the rows that stay committed. */
-  inject(rowStart: number, count: number, pos0: number, nTargetRows: number, seq = 0, rows?: ArrayLike<number>): void {
+   *  target position pos0 + i. Call after every target decode, for the rows that stay committed. */
+  inject(rowStart: number, count: number, pos0: number, nTargetRows: number, rows?: ArrayLike<number>): void {
     if (count <= 0) return;
     const views = this.layerViews(nTargetRows);
     const n = this.nEmbdTgt;
@@ -130,36 +134,42 @@ export class DFlashDrafter implements Drafter {
     for (let off = 0; off < count; off += cap) {
       const chunk = Math.min(cap, count - off);
       const embd = this.inj.embd;
+      this.settle();
+      const at = pos0 + off - this.positions.place(pos0 + off, chunk);
       this.inj.clear();
       for (let i = 0; i < chunk; i++) {
         const row = rows ? rows[off + i] : rowStart + off + i;
         for (let l = 0; l < views.length; l++) embd.set(views[l].subarray(row * n, row * n + n), i * stride + l * n);
-        this.inj.add(pos0 + off + i, seq);
+        this.inj.add(at + i, 0);
       }
-      this.decodeFrom(this.inj, pos0 + off, seq);
+      this.ctx.decode(this.inj);
     }
   }
 
   /** Drafts the block after `last` (at position `pos`, not yet in any cache); returns per-position
    *  top-K log-probs (a reused object, valid until the next call). */
-  draft(last: number, pos: number, seq = 0): DraftBlock {
-    this.launchBlock(last, pos, seq);
-    return this.readBlock(pos, seq);
+  draft(last: number, pos: number): DraftBlock {
+    this.launchBlock(last, pos);
+    return this.readBlock();
   }
 
-  /** Launches the block decode; on a GPU llama_decode returns before the device is done. */
-  private launchBlock(last: number, pos: number, seq: number): void {
+  /** Launches the block decode at target position `pos`; on a GPU llama_decode returns before the
+   *  device is done. */
+  private launchBlock(last: number, pos: number): void {
+    this.settle();
+    const at = pos - this.positions.place(pos, 0);
+    this.blockAt = at;
     const b = this.block;
     b.clear();
     // every row is an output, as in llama.cpp: the dflash graph maps outputs to the block's first
     // rows, so asking only for the mask rows would read the wrong positions
-    b.add(last, pos, seq, true);
-    for (let i = 1; i < this.blockSize; i++) b.add(this.maskToken, pos + i, seq, true);
-    this.decodeFrom(b, pos, seq);
+    b.add(last, at, 0, true);
+    for (let i = 1; i < this.blockSize; i++) b.add(this.maskToken, at + i, 0, true);
+    this.ctx.decode(b);
   }
 
   /** Reads the launched block's candidates (the first read waits for the device). */
-  private readBlock(pos: number, seq: number): DraftBlock {
+  private readBlock(): DraftBlock {
     const out = this.out;
     if (this.ctx.deviceGreedy) {
       for (let d = 0; d < out.depth; d++) out.ids[d] = this.ctx.sampledToken(d + 1);
@@ -180,7 +190,7 @@ export class DFlashDrafter implements Drafter {
       for (let d = 0; d < out.depth; d++) topKLogProbs(logits.subarray((d + 1) * nv, (d + 2) * nv), out.k, out.ids, out.logp, d * out.k);
     }
     // the noise block is not history: only injected features of committed tokens stay cached
-    this.ctx.truncate(seq, pos);
+    this.ctx.truncate(0, this.blockAt);
     return out;
   }
 
@@ -191,6 +201,7 @@ export class DFlashDrafter implements Drafter {
   reset(): void {
     this.settle();
     this.ctx.truncate(0, 0);
+    this.positions.reset();
     this.pendingCount = 0;
     this.follow(true);
   }
@@ -200,7 +211,7 @@ export class DFlashDrafter implements Drafter {
     // features kept on the host belong to committed positions: inject them before cutting
     if (keep > 0) this.flush();
     this.pendingCount = 0;
-    this.ctx.truncate(0, keep);
+    this.cut(keep);
     this.follow(true);
   }
 
@@ -232,21 +243,26 @@ export class DFlashDrafter implements Drafter {
    *  plain step: bench/results/2026-11-24-h200-2/draft-step-trained-6-f2c7db3). */
   launchProposal(last: number, pos: number, _depth: number): void {
     this.flush();
-    this.launchBlock(last, pos, 0);
-    this.inFlightPos = pos;
-    this.inFlightSeq = 0;
+    this.launchBlock(last, pos);
+    this.inFlight = true;
   }
 
   takeProposal(): DraftProposal {
-    const pos = this.inFlightPos;
-    if (pos < 0) throw new Error("takeProposal without launchProposal");
-    this.inFlightPos = -1;
-    return this.readBlock(pos, this.inFlightSeq);
+    if (!this.inFlight) throw new Error("takeProposal without launchProposal");
+    this.inFlight = false;
+    return this.readBlock();
   }
 
   /** Reads and drops a block still in flight, before anything else uses the drafter's context. */
   private settle(): void {
-    if (this.inFlightPos >= 0) this.takeProposal();
+    if (this.inFlight) this.takeProposal();
+  }
+
+  /** Forgets target positions >= pos. */
+  private cut(pos: number): void {
+    this.settle();
+    this.ctx.truncate(0, this.positions.toDrafter(pos));
+    this.positions.cut(pos);
   }
 
   /** Keeps the committed rows' features on the host until the next proposal: steps that do not draft
@@ -277,30 +293,19 @@ export class DFlashDrafter implements Drafter {
     return this.views;
   }
 
-  /** Every drafter decode goes through here. After positions the drafter did not follow (plain
-   *  stretches, or a request after one that ended in such a stretch), sequence 0's history ends
-   *  before `pos0`; libllama wants new positions to continue the last one, so the cached features move
-   *  up by the gap (a RoPE shift: they read as more recent than they are, which only softens the
-   *  drafts of the probe that follows a plain stretch). */
-  private decodeFrom(batch: Batch | EmbeddingBatch, pos0: number, seq: number): void {
-    this.settle();
-    if (seq === 0) {
-      const last = this.ctx.native.seqPosMax(0);
-      if (last >= 0 && pos0 > last + 1) this.ctx.native.seqAdd(0, 0, -1, pos0 - last - 1);
-    }
-    this.ctx.decode(batch);
-  }
-
   /** Injects the features kept by onCommit (consecutive positions from pendingPos0), in batches of
    *  the sizes warmInjections() covers. */
   private flush(): void {
     const stride = this.layerIds.length * this.nEmbdTgt;
     for (let off = 0, chunk = 0; off < this.pendingCount; off += chunk) {
       chunk = this.flushChunk(this.pendingCount - off);
+      this.settle();
+      // after positions the drafter did not follow, these continue its own (see PositionMap)
+      const at = this.pendingPos0 + off - this.positions.place(this.pendingPos0 + off, chunk);
       this.inj.clear();
       this.inj.embd.set(this.pending.subarray(off * stride, (off + chunk) * stride));
-      for (let i = 0; i < chunk; i++) this.inj.add(this.pendingPos0 + off + i, 0);
-      this.decodeFrom(this.inj, this.pendingPos0 + off, 0);
+      for (let i = 0; i < chunk; i++) this.inj.add(at + i, 0);
+      this.ctx.decode(this.inj);
     }
     this.pendingCount = 0;
   }
@@ -320,30 +325,36 @@ export class DFlashDrafter implements Drafter {
     sizes.push(...FLUSH_CHUNKS);
     for (const k of sizes) {
       if (k > nTargetRows || k > this.inj.capacity) continue;
-      this.ctx.truncate(0, 0);
+      this.reset();
       this.inject(0, k, 0, nTargetRows);
     }
     this.reset();
   }
 
+  /** The cache's sequence with its position map in front (Int32: the map's length, then the map). */
   saveState(): Uint8Array {
     // features still on the host belong to committed positions: put them in the cache first
     this.settle();
     this.flush();
-    return this.ctx.native.seqStateGet(0);
+    const map = this.positions.save();
+    const seq = this.ctx.native.seqStateGet(0);
+    const out = new Uint8Array(4 * (1 + map.length) + seq.length);
+    const head = new Int32Array(out.buffer, 0, 1 + map.length);
+    head[0] = map.length;
+    head.set(map, 1);
+    out.set(seq, head.byteLength);
+    return out;
   }
 
   restoreState(data: Uint8Array, nTokens: number): void {
     this.settle();
     this.pendingCount = 0;
-    this.ctx.native.seqStateSet(data, 0);
-    this.ctx.truncate(0, nTokens);
-  }
-
-  /** Forgets positions >= pos of seq (after the target rolled back). */
-  truncate(seq: number, pos: number): void {
-    this.settle();
-    this.ctx.truncate(seq, pos);
+    const n = data.length >= 4 ? new Int32Array(data.slice(0, 4).buffer)[0] : 0;
+    const mapBytes = 4 * (1 + n);
+    if (n < 3 || mapBytes > data.length) throw new Error("not a saved DFlash drafter state");
+    this.positions.load(new Int32Array(data.slice(4, mapBytes).buffer));
+    this.ctx.native.seqStateSet(data.subarray(mapBytes), 0);
+    this.cut(nTokens);
   }
 
   free(): void {

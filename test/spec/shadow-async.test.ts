@@ -1,6 +1,7 @@
 // Shadow probes that draft while plain steps go on (DFlashDrafter.launchProposal / takeProposal):
 // the drafter's proposal is the one propose() makes, a block left in flight never disturbs what
-// the drafter does next, and the loop stays lossless with them.
+// the drafter does next, and the loop stays lossless with them. And the gaps such probes leave
+// (positions the drafter did not follow, PositionMap): a saved state keeps its map.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Context } from "../../src/engine/context.js";
 import { drain, generateText } from "../../src/engine/generate.js";
@@ -52,6 +53,27 @@ describe("shadow drafts in flight (DFlash)", () => {
     expect(again.pos).toBe(pos);
     expect(copy(drafter.propose(last + 1, pos, drafter.maxDepth))).toEqual(other);
     expect(copy(drafter.propose(last, pos, drafter.maxDepth))).toEqual(inLine);
+  });
+
+  it("after a gap, a saved state restores the same drafts, and a cut into the history before the gap forgets it", () => {
+    const text = "The quick brown fox jumps over";
+    const { last, pos } = prefill(text);
+    const fresh = copy(drafter.propose(last, pos, drafter.maxDepth));
+    // four rows 300 positions on, as after a plain stretch the drafter did not follow
+    const four = pair.target.vocab.tokenize(" the lazy dog", { addSpecial: false }).slice(0, 4);
+    ctx.prefill(four, pos);
+    drafter.onCommit(four, pos + 300, Int32Array.from([0, 1, 2, 3]), four.length);
+    const after = copy(drafter.propose(four[3], pos + 304, drafter.maxDepth));
+    const saved = drafter.saveState();
+    drafter.reset();
+    drafter.restoreState(saved, pos + 304);
+    drafter.rewind(pos + 304);
+    expect(copy(drafter.propose(four[3], pos + 304, drafter.maxDepth))).toEqual(after);
+    // back to the prompt alone: the drafts are the prompt's again
+    drafter.restoreState(saved, pos);
+    drafter.rewind(pos);
+    expect(copy(drafter.propose(last, pos, drafter.maxDepth))).toEqual(fresh);
+    expect(() => drafter.restoreState(new Uint8Array(3), pos)).toThrow(/not a saved DFlash drafter state/);
   });
 
   it("a controller that knows the catch-up draft's price probes with drafts in flight, losslessly", async () => {
