@@ -238,9 +238,9 @@ export class DFlashDrafter implements Drafter {
   }
 
   /** A shadow probe's draft: the pending features are injected and the block launched, and the
-   *  loop goes on with plain steps while the device drafts (the host is not held for the block's
-   *  forward and read-back, 0.49 ms a draft on the H200's trained code29m pair against its 0.33 ms
-   *  plain step: bench/results/2026-11-24-h200-2/draft-step-trained-6-f2c7db3). */
+   *  loop goes on with plain steps while the device drafts (around one plain step the host spent
+   *  0.48-0.71 ms on such a draft against 0.84-1.06 in line, on the H200's trained code29m pair:
+   *  bench/results/2026-11-24-h200-3, draft-step-trained shadow-async / catch-up-step). */
   launchProposal(last: number, pos: number, _depth: number): void {
     this.flush();
     this.launchBlock(last, pos);
