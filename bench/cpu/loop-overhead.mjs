@@ -26,7 +26,7 @@ const cli = path.resolve(import.meta.dirname, "../../dist/cli.js");
 if (!existsSync(dPath)) {
   mkdirSync(dir, { recursive: true });
   for (const args of [["--arch", "qwen3", "--preset", "tiny", "--out", tPath], ["--arch", "dflash", "--target", tPath, "--out", dPath]]) {
-    const r = spawnSync(process.execPath, [cli, "make-model", ...args], { stdio: "inherit" });
+    const r = spawnSync(process.execPath, [cli, "make-model", ...args], { stdio: ["ignore", 2, 2] });
     if (r.status !== 0) process.exit(1);
   }
 }
