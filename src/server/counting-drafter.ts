@@ -7,8 +7,16 @@ export class CountingDrafter implements Drafter {
   private drafted = 0;
   private open = 0;
   readonly follow?: (on: boolean) => void;
+  /** a shadow probe's draft in flight (the inner drafter's, when it has one): never verified, so
+   *  not counted */
+  readonly launchProposal?: (last: number, pos: number, depth: number) => void;
+  readonly takeProposal?: () => DraftProposal;
   constructor(private readonly inner: Drafter) {
     if (inner.follow) this.follow = (on) => inner.follow!(on);
+    if (inner.launchProposal && inner.takeProposal) {
+      this.launchProposal = (last, pos, depth) => inner.launchProposal!(last, pos, depth);
+      this.takeProposal = () => inner.takeProposal!();
+    }
   }
   get name() {
     return this.inner.name;
