@@ -131,10 +131,10 @@ export class DFlashDrafter implements Drafter {
     const n = this.nEmbdTgt;
     const stride = views.length * n;
     const cap = this.inj.capacity;
+    this.settle();
     for (let off = 0; off < count; off += cap) {
       const chunk = Math.min(cap, count - off);
       const embd = this.inj.embd;
-      this.settle();
       const at = pos0 + off - this.positions.place(pos0 + off, chunk);
       this.inj.clear();
       for (let i = 0; i < chunk; i++) {
@@ -297,9 +297,9 @@ export class DFlashDrafter implements Drafter {
    *  the sizes warmInjections() covers. */
   private flush(): void {
     const stride = this.layerIds.length * this.nEmbdTgt;
+    if (this.pendingCount > 0) this.settle();
     for (let off = 0, chunk = 0; off < this.pendingCount; off += chunk) {
       chunk = this.flushChunk(this.pendingCount - off);
-      this.settle();
       // after positions the drafter did not follow, these continue its own (see PositionMap)
       const at = this.pendingPos0 + off - this.positions.place(this.pendingPos0 + off, chunk);
       this.inj.clear();

@@ -96,6 +96,14 @@ export interface SpecStats {
 
 export type SpecResult = GenerateResult & { spec: SpecStats };
 
+/** Drafted tokens sent to verify (llama-server's draft_n): the nodes of every verify step. Shadow
+ *  probes' drafts are never verified and do not count. */
+export function draftedTokens(spec: Pick<SpecStats, "verifiedByNodes">): number {
+  let n = 0;
+  for (const [nodes, steps] of Object.entries(spec.verifiedByNodes)) n += Number(nodes) * steps;
+  return n;
+}
+
 /** Whether the drafter follows the target during a plain step (see ControllerOptions.unfollow). */
 function arFollow(drafter: Drafter, controller: SpecController | undefined): boolean {
   return !drafter.follow || !controller?.unfollow || controller.stepsToProbe() < FOLLOW_AHEAD;
@@ -249,8 +257,9 @@ export async function* generateSpeculative(target: Context, drafter: Drafter, pr
     const proposal = drafter.propose(tok, at, Math.min(drafter.maxDepth, shadowRoom));
     const ms = performance.now() - t0;
     time.draft += ms;
-    shadowMs.launch += ms - (simulatedNow() - sim);
-    controller!.observeDraft(ms - (simulatedNow() - sim), false);
+    const drafted = ms - (simulatedNow() - sim);
+    shadowMs.launch += drafted;
+    controller!.observeDraft(drafted, false);
     startShadow(proposal);
     return ms;
   };

@@ -9,7 +9,7 @@ import { drain, generateText } from "../../src/engine/generate.js";
 import { Model } from "../../src/engine/model.js";
 import { DFlashDrafter } from "../../src/spec/dflash-drafter.js";
 import type { Drafter } from "../../src/spec/drafter.js";
-import { createSpecController, generateSpeculative, type SpecOptions, type SpecResult } from "../../src/spec/generate-spec.js";
+import { createSpecController, draftedTokens, generateSpeculative, type SpecOptions, type SpecResult } from "../../src/spec/generate-spec.js";
 import { NgramDrafter } from "../../src/spec/ngram-drafter.js";
 import { tinyModelPath, useTinyPair } from "../helpers/models.js";
 
@@ -193,6 +193,17 @@ describe("adaptive controller (--budget auto)", () => {
   // Plain steps launch the next decode before handing out the current token (as generate() does):
   // that must not change the output, where a stop string or the token limit ends it, or what the
   // cache holds afterwards (a decode launched past the end is dropped).
+  it("counts the drafted tokens sent to verify (flint serve's draft_n)", async () => {
+    const prompt = target.vocab.tokenize("Once upon a time");
+    // a fixed chain of 4 sends 4 drafted tokens per verify (fewer only where the context or the
+    // request ends)
+    const r = await runSpec(ctx, drafter, prompt, { temperature: 0, maxTokens: 64, ignoreEog: true, budget: 4 });
+    const verifies = r.spec.steps - r.spec.arSteps;
+    expect(verifies).toBeGreaterThan(10);
+    expect(draftedTokens(r.spec)).toBeLessThanOrEqual(4 * verifies);
+    expect(draftedTokens(r.spec)).toBeGreaterThan(4 * (verifies - 2));
+  });
+
   it("budget 0 (no controller) decodes plainly and equals generate()", async () => {
     const prompt = target.vocab.tokenize("once upon a time");
     const plain = await generateText(plainCtx, prompt, { temperature: 0, maxTokens: 40, ignoreEog: true });

@@ -1,13 +1,14 @@
 // Shadow probes that draft while plain steps go on (DFlashDrafter.launchProposal / takeProposal):
 // the drafter's proposal is the one propose() makes, a block left in flight never disturbs what
 // the drafter does next, and the loop stays lossless with them. And the gaps such probes leave
-// (positions the drafter did not follow, PositionMap): a saved state keeps its map.
+// (positions the drafter did not follow, PositionMap): a saved state keeps its map. Shadow drafts
+// never count as drafted tokens sent to verify (draftedTokens, flint serve's draft_n).
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Context } from "../../src/engine/context.js";
 import { drain, generateText } from "../../src/engine/generate.js";
 import { DFlashDrafter } from "../../src/spec/dflash-drafter.js";
 import type { DraftProposal } from "../../src/spec/drafter.js";
-import { createSpecController, generateSpeculative } from "../../src/spec/generate-spec.js";
+import { createSpecController, draftedTokens, generateSpeculative } from "../../src/spec/generate-spec.js";
 import { useTinyPair } from "../helpers/models.js";
 
 const copy = (p: DraftProposal) => ({ depth: p.depth, k: p.k, ids: Array.from(p.ids), logp: Array.from(p.logp) });
@@ -94,8 +95,10 @@ describe("shadow drafts in flight (DFlash)", () => {
       // every shadow probe drafted in flight (the prices name the catch-up draft's cost)
       expect(r.spec.shadowProbes).toBeGreaterThan(1);
       expect(launched).toBe(r.spec.shadowProbes);
-      // a random drafter's drafts fail: every step was plain
+      // a random drafter's drafts fail: every step was plain, and no drafted token went to a verify
+      // (what flint serve reports as draft_n)
       expect(r.spec.steps).toBe(r.spec.arSteps);
+      expect(draftedTokens(r.spec)).toBe(0);
     } finally {
       delete (drafter as Partial<DFlashDrafter>).launchProposal;
     }
