@@ -167,7 +167,7 @@ export class SpecController {
     if (!Number.isInteger(this.shadowBudget) || this.shadowBudget < 1) throw new RangeError(`SpecController: shadowBudget must be an integer >= 1, got ${this.shadowBudget}`);
     this.shadowAt = this.shadowBudget;
 
-    this.tAr = new Ewma(this.alpha);
+    this.tAr = new Ewma(this.alpha, true);
     this.tDraft = new Ewma(this.alpha);
     this.tCatchUpDraft = new Ewma(this.alpha);
     this.shapes = new SwitchCost(this.alpha);

@@ -121,6 +121,23 @@ describe("SpecController (chain, simulated costs)", () => {
     expect(sim.ctrl.tAr.value).toBeLessThan(1.1 * T_AR);
   });
 
+  it("a stall among a fresh controller's first plain steps does not set its plain-step cost", () => {
+    // a 2-core CPU once took ~60 ms over a fresh request's first plain step: a mean of the first
+    // points rated plain decoding at 21 ms, and drafting then ran at 0.41x plain speed
+    const c = new SpecController({ budgets: [1, 2, 4], maxDepth: 4 });
+    c.observeAr(60);
+    expect(c.tAr.value).toBe(60);
+    // (the second forward at a shape is a cold one's: it prices the change of shape)
+    c.observeAr(1);
+    c.observeAr(1);
+    expect(c.tAr.value).toBe(1);
+    c.observeAr(1.2);
+    expect(c.tAr.value).toBe(1.2);
+    // later stalls are capped as before
+    c.observeAr(60);
+    expect(c.tAr.value).toBeLessThan(1.2 * 1.5);
+  });
+
   it("spaces probes out when drafting is expensive (a CPU drafting a block costs ~10 plain steps)", () => {
     const sim = new ChainSim(4, {}, 10 * T_AR);
     sim.run(200, 0);
