@@ -12,6 +12,7 @@ import { TreeAcceptor } from "./accept.js";
 import { AR, SpecController, type ControllerOptions, type ControllerSnapshot } from "./controller.js";
 import { DDTreeBuilder, type DDTree } from "./ddtree.js";
 import type { DraftProposal, Drafter } from "./drafter.js";
+import { createNgramAssist, type NgramAssist, type NgramAssistStats } from "./ngram-assist.js";
 import type { StepPrices } from "./prices.js";
 import { ShadowProbe, type ObserveAcceptance } from "./shadow.js";
 import { TreeBatchPlanner, type TreeBatchPlan } from "./tree-batch.js";
@@ -57,6 +58,10 @@ export interface SpecOptions extends GenerateOptions {
   /** with budget "auto" and no controller given: the step prices the fresh controller starts from
    *  (Runtime.prices) */
   prices?: StepPrices;
+  /** with budget "auto" and a model drafter: the n-gram lookup verifies repeated spans under a
+   *  controller of its own (ngram-assist.ts); true = a fresh assist for this request, or one kept
+   *  across requests (createNgramAssist) */
+  ngramAssist?: boolean | NgramAssist;
 }
 
 export interface SpecStats {
@@ -88,6 +93,8 @@ export interface SpecStats {
   shapeChanges: number;
   /** budget "auto": the controller's estimates when the request ended */
   controller?: ControllerSnapshot;
+  /** the n-gram assist's share (SpecOptions.ngramAssist): its verify steps are in steps too */
+  ngramAssist?: NgramAssistStats & { controller: ControllerSnapshot };
   /** time a measurement-only drafter spent simulating (the oracle re-deriving the target's
    *  continuation), taken out of decodeMs and the draft time */
   simulatedMs?: number;
@@ -121,6 +128,9 @@ export async function* generateSpeculative(target: Context, drafter: Drafter, pr
   if (!Number.isInteger(budget) || budget < 0 || budget > MAX_BUDGET) {
     throw new UserError(`budget must be an integer in [0, ${MAX_BUDGET}] or "auto", got ${opts.budget}`);
   }
+  if (opts.ngramAssist && (!controller || drafter.name === "ngram")) throw new UserError("the n-gram assist needs budget \"auto\" and a model drafter");
+  const assist = opts.ngramAssist === true ? createNgramAssist(drafter, opts.prices) : opts.ngramAssist || undefined;
+  if (assist && assist.maxDepth > budget) throw new UserError(`the n-gram assist was made for chains of ${assist.maxDepth}, longer than this drafter's ${budget}`);
   const sampler = prepareSampler(target, prompt, opts);
   const recurrent = target.model.info.isHybrid || target.model.info.isRecurrent;
   if (recurrent && target.native.nRsSeq < Math.min(budget, drafter.maxDepth)) {
@@ -160,6 +170,7 @@ export async function* generateSpeculative(target: Context, drafter: Drafter, pr
   const tPrompt = performance.now();
   controller?.startRequest();
   controller?.shapeChanged();
+  assist?.start(prompt);
 
   let done = false;
   const pending: GenerateEvent[] = [];
@@ -174,6 +185,7 @@ export async function* generateSpeculative(target: Context, drafter: Drafter, pr
   let ts = performance.now();
   let last = onDevice ? target.sampledToken(-1) : sampler.sample(rows);
   sampler.accept(last);
+  assist?.push(last);
   time.sampling += performance.now() - ts;
   const tFirst = performance.now();
   done = maxTokens === 0 || !emit(last);
@@ -218,6 +230,7 @@ export async function* generateSpeculative(target: Context, drafter: Drafter, pr
   let verifyRows = 0;
   let verifyStart = 0;
   let verifyDraftMs = 0;
+  let verifyAssisted = false;
   // Row counts of the target's forwards: on ggml-cuda a context keeps one captured CUDA graph, so the
   // first forward at a new row count runs uncaptured and the second captures it again
   let lastRows = 0;
@@ -291,6 +304,18 @@ export async function* generateSpeculative(target: Context, drafter: Drafter, pr
   let nextBudget = 0;
   let nextFollow = true;
   let tToken = 0;
+  // whether the step about to run verifies the n-gram assist's chain (assist.tree), not a draft
+  let assisted = false;
+  // a step's budget: the assist's lookup first (microseconds), then the controller
+  const decide = (room: number): number => {
+    assisted = false;
+    if (shadow.active) return AR;
+    if (assist && assist.decide(room) > 0) {
+      assisted = true;
+      return assist.tree!.size;
+    }
+    return controller ? controller.choose() : budget;
+  };
   try {
       while (!done) {
       // (an index loop: splice(0) would allocate an array per step)
@@ -309,10 +334,13 @@ export async function* generateSpeculative(target: Context, drafter: Drafter, pr
       const afterVerify = verifyRows > 0;
       if (afterVerify) {
         controller?.observeVerify(verifyRows, ts - verifyStart - verifyDraftMs);
+        // the assist learns from its own chains' verifies only: the model drafter's first verifies
+        // run at new shapes (one-off costs on a CPU without prices) and would rate every chain dear
+        if (verifyAssisted) assist!.controller.observeVerify(verifyRows, ts - verifyStart - verifyDraftMs);
         verifyRows = 0;
       }
-      let stepBudget = chosen ? nextBudget : shadow.active ? AR : controller ? controller.choose() : budget;
-      if (!chosen && stepBudget !== AR && controller?.shadowProbe) {
+      let stepBudget = chosen ? nextBudget : decide(room);
+      if (!chosen && !assisted && stepBudget !== AR && controller?.shadowProbe) {
         draftShadow(last, pos);
         stepBudget = AR;
       }
@@ -336,7 +364,11 @@ export async function* generateSpeculative(target: Context, drafter: Drafter, pr
         time.sampling += t4 - t3;
         // a plain token's wall time: since the previous token when this decode was launched then,
         // else this launch and wait (the host sampler's own time left out, as for a verify)
-        if (!shadowInWait) controller?.observeAr(launched ? t4 - tToken : onDevice ? t4 - t2 : t3 - t2);
+        if (!shadowInWait) {
+          const ms = launched ? t4 - tToken : onDevice ? t4 - t2 : t3 - t2;
+          controller?.observeAr(ms);
+          assist?.controller.observeAr(ms);
+        }
         shadowInWait = false;
         tToken = t4;
         let aside = 0;
@@ -356,12 +388,13 @@ export async function* generateSpeculative(target: Context, drafter: Drafter, pr
           drafter.onCommit(committedRoot, pos, committedRows, 1);
         }
         shadow.feed(tok, observeShadow);
+        assist?.push(tok);
         // time accounted elsewhere: a shadow draft's take, the next launch (verify), a shadow draft
         const end = out.ends(tok);
         if (!end && out.tokens.length + 1 < maxTokens && pos + 1 < target.nCtx) {
-          nextBudget = shadow.active ? AR : controller ? controller.choose() : budget;
+          nextBudget = decide(target.nCtx - 2 - pos);
           chosen = true;
-          const probe = nextBudget !== AR && controller !== undefined && controller.shadowProbe;
+          const probe = !assisted && nextBudget !== AR && controller !== undefined && controller.shadowProbe;
           if (nextBudget === AR || probe) {
             nextFollow = probe || arFollow(drafter, controller);
             drafter.follow?.(nextFollow);
@@ -387,14 +420,16 @@ export async function* generateSpeculative(target: Context, drafter: Drafter, pr
         time.bookkeeping += performance.now() - t4 - aside;
         continue;
       }
-      drafter.follow?.(true);
+      // an assisted step verifies the lookup's chain; the drafter follows as through a plain step
+      const follow = !assisted || arFollow(drafter, controller);
+      drafter.follow?.(follow);
       const sim = simulatedNow();
-      const proposal = stepBudget > 0 && room > 0 ? drafter.propose(last, pos, Math.min(drafter.maxDepth, room)) : undefined;
+      const proposal = !assisted && stepBudget > 0 && room > 0 ? drafter.propose(last, pos, Math.min(drafter.maxDepth, room)) : undefined;
       const t1 = performance.now();
-      const draftMs = t1 - ts - (simulatedNow() - sim);
+      const draftMs = assisted ? assist!.lookupMs : t1 - ts - (simulatedNow() - sim);
       time.draft += t1 - ts;
       // a chain is the tree of a one-candidate proposal; more candidates make a DDTree
-      const tree = proposal ? builder.buildFrom(proposal, Math.min(stepBudget, budget)) : builder.buildChain(EMPTY, 0);
+      const tree = assisted ? assist!.tree! : proposal ? builder.buildFrom(proposal, Math.min(stepBudget, budget)) : builder.buildChain(EMPTY, 0);
       while (tree.size > 0 && tree.maxDepth > room) tree.truncate(tree.size - 1);
       if (controller && proposal && proposal.k === 1) controller.observeProposalLength(Math.min(stepBudget, budget, room), tree.size);
       if ((proposal?.k ?? 1) > 1 && !treeMode) {
@@ -423,8 +458,9 @@ export async function* generateSpeculative(target: Context, drafter: Drafter, pr
       const t2 = performance.now();
       time.bookkeeping += t2 - t1;
       forward(plan.nRows);
-      if (controller && proposal) {
+      if (controller && (proposal || assisted)) {
         verifyRows = plan.nRows;
+        verifyAssisted = assisted;
         verifyStart = ts;
         verifyDraftMs = t1 - ts;
       }
@@ -440,16 +476,18 @@ export async function* generateSpeculative(target: Context, drafter: Drafter, pr
       const accepted = acceptor.accepted;
       const t4 = performance.now();
       time.sampling += t4 - t3;
-      if (controller && proposal) {
-        controller.observeDraft(draftMs, afterVerify);
+      const stepProposal = assisted ? assist!.proposal : proposal;
+      const sc = assisted ? assist!.controller : controller;
+      if (sc && stepProposal) {
+        sc.observeDraft(draftMs, afterVerify);
         // a chain accepted whole: the bonus token says whether the draft's next token, drafted but
         // not verified, would have been accepted too, so the controller learns the depth past its
         // budget without trying it (the same event a longer verify would have seen)
-        if (proposal.k === 1 && accepted === tree.size && tree.size === tree.maxDepth && accepted < proposal.depth && accepted < controller.maxDepth) {
-          const longer = observed.buildChain(proposal.ids, accepted + 1, proposal.logp);
-          const hit = longer.size === accepted + 1 && acceptor.bonus === proposal.ids[accepted];
-          controller.observeAcceptance(longer, hit ? accepted + 1 : accepted, chainPath);
-        } else controller.observeAcceptance(tree, accepted, acceptor.path);
+        if (stepProposal.k === 1 && accepted === tree.size && tree.size === tree.maxDepth && accepted < stepProposal.depth && accepted < sc.maxDepth) {
+          const longer = observed.buildChain(stepProposal.ids, accepted + 1, stepProposal.logp);
+          const hit = longer.size === accepted + 1 && acceptor.bonus === stepProposal.ids[accepted];
+          sc.observeAcceptance(longer, hit ? accepted + 1 : accepted, chainPath);
+        } else sc.observeAcceptance(tree, accepted, acceptor.path);
       }
       // a drafted token counts as accepted once it is emitted and generation goes on past it (the
       // way llama.cpp counts), so the last step of a request counts only what it used
@@ -463,7 +501,12 @@ export async function* generateSpeculative(target: Context, drafter: Drafter, pr
       }
       steps++;
       emittedInSteps += used + 1;
+      if (assisted) {
+        assist!.stats.steps++;
+        assist!.stats.tokens += used + 1;
+      }
       if (done) break;
+      if (assist) for (let i = 0; i <= accepted; i++) assist.push(acceptor.tokens[i]);
       // keep root + accepted nodes in the committed sequence; the bonus token is the next root
       committedRows[0] = 0;
       committedTokens[0] = last;
@@ -475,7 +518,7 @@ export async function* generateSpeculative(target: Context, drafter: Drafter, pr
         offChain ||= plan.primarySeq(r) !== plan.committedSeq;
       }
       // the drafter reads the verify's layer inputs, so it goes before any re-decode below
-      drafter.onCommit(committedTokens.subarray(0, accepted + 1), pos, committedRows, plan.nRows);
+      if (follow) drafter.onCommit(committedTokens.subarray(0, accepted + 1), pos, committedRows, plan.nRows);
       plan.commit(acceptor.path, accepted, tree).run(mem);
       openPlan = undefined;
       if (offChain) {
@@ -500,6 +543,7 @@ export async function* generateSpeculative(target: Context, drafter: Drafter, pr
     }
   } finally {
     shadow.cancel();
+    assist?.finish();
     // a request that ended inside a step leaves its tree's scratch sequences behind: drop them
     if (openPlan) for (let p = 1; p < openPlan.nPaths; p++) mem.seqRm(openPlan.pathSeq[p], -1, -1);
     vb.free();
@@ -545,6 +589,7 @@ export async function* generateSpeculative(target: Context, drafter: Drafter, pr
       verifiedByNodes: sparseCounts(verifiedByNodes),
       shapeChanges,
       ...(controller ? { controller: controller.snapshot() } : {}),
+      ...(assist ? { ngramAssist: { ...assist.stats, controller: assist.controller.snapshot() } } : {}),
       ...(simulatedMs > 0 ? { simulatedMs } : {}),
       timeMs: time,
     },

@@ -11,6 +11,7 @@ import { DFlashDrafter } from "../../src/spec/dflash-drafter.js";
 import type { Drafter } from "../../src/spec/drafter.js";
 import { createSpecController, draftedTokens, generateSpeculative, type SpecOptions, type SpecResult } from "../../src/spec/generate-spec.js";
 import { NgramDrafter } from "../../src/spec/ngram-drafter.js";
+import { createNgramAssist } from "../../src/spec/ngram-assist.js";
 import { tinyModelPath, useTinyPair } from "../helpers/models.js";
 
 function runSpec(target: Context, drafter: Drafter, prompt: Int32Array, opts: SpecOptions): Promise<SpecResult> {
@@ -107,6 +108,14 @@ describe("adaptive controller (--budget auto)", () => {
     expect(sum(shared)).toBeLessThan(sum(fresh));
     // a controller made for another shape is refused rather than silently mis-predicting
     await expect(runSpec(ctx, drafter, target.vocab.tokenize("x"), { ...o, controller: createSpecController(drafter, "tree") })).rejects.toThrow(/made for trees/);
+  });
+
+  it("refuses the n-gram assist without budget auto or with the n-gram drafter", async () => {
+    const prompt = target.vocab.tokenize("x");
+    const o = { temperature: 0, maxTokens: 4, ignoreEog: true };
+    await expect(runSpec(ctx, drafter, prompt, { ...o, budget: 4, ngramAssist: true })).rejects.toThrow(/n-gram assist needs budget "auto"/);
+    await expect(runSpec(ctx, new NgramDrafter(), prompt, { ...o, budget: "auto", ngramAssist: true })).rejects.toThrow(/a model drafter/);
+    await expect(runSpec(ctx, drafter, prompt, { ...o, budget: "auto", ngramAssist: createNgramAssist({ maxDepth: 15 }) })).resolves.toBeDefined();
   });
 
   it("drafts and probes up to the end of the context, and ends there as plain decoding does", async () => {

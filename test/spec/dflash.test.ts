@@ -63,7 +63,11 @@ function judge(spec: number[], plain: { tokens: number[]; gaps: number[] }, labe
   return "equal";
 }
 
-function losslessSuite(name: string, paths: () => Promise<[string, string]>, nPrompts: number, nTokens: number, budgets: number[], topK = 1) {
+/** A fixed budget, or "assist": --spec auto's controller with the n-gram assist (ngram-assist.ts). */
+type Budget = number | "assist";
+const budgetOpts = (b: Budget): SpecOptions => (b === "assist" ? { budget: "auto", ngramAssist: true } : { budget: b });
+
+function losslessSuite(name: string, paths: () => Promise<[string, string]>, nPrompts: number, nTokens: number, budgets: Budget[], topK = 1) {
   describe(`lossless ${topK > 1 ? `DDTree (top-${topK})` : "chain"}: ${name}`, () => {
     let target: Model, draft: Model, tctx: Context, plainCtx: Context, drafter: DFlashDrafter;
     beforeAll(async () => {
@@ -88,13 +92,16 @@ function losslessSuite(name: string, paths: () => Promise<[string, string]>, nPr
     it(`matches plain decoding for ${nPrompts} prompts x budgets ${budgets.join("/")}`, async () => {
       let nearTies = 0;
       let equal = 0;
-      const al: Record<number, number[]> = {};
+      const al: Record<string, number[]> = {};
+      const assisted = { steps: 0, tokens: 0 };
       for (const p of PROMPTS.slice(0, nPrompts)) {
         const prompt = target.vocab.tokenize(p);
         const plain = await plainWithGaps(plainCtx, prompt, nTokens);
         for (const budget of budgets) {
-          const r = await runSpec(tctx, drafter, prompt, { temperature: 0, maxTokens: nTokens, ignoreEog: true, budget });
-          expect(r.spec.mode).toBe(topK > 1 && budget > 0 ? "tree" : "chain");
+          const r = await runSpec(tctx, drafter, prompt, { temperature: 0, maxTokens: nTokens, ignoreEog: true, ...budgetOpts(budget) });
+          if (budget !== "assist") expect(r.spec.mode).toBe(topK > 1 && budget > 0 ? "tree" : "chain");
+          assisted.steps += r.spec.ngramAssist?.steps ?? 0;
+          assisted.tokens += r.spec.ngramAssist?.tokens ?? 0;
           const v = judge(r.tokens, plain, `${name} budget ${budget} prompt ${JSON.stringify(p)}`);
           if (v === "near-tie") nearTies++;
           else equal++;
@@ -102,16 +109,20 @@ function losslessSuite(name: string, paths: () => Promise<[string, string]>, nPr
         }
       }
       const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
-      console.log(`${name}: ${equal} equal, ${nearTies} near ties; mean accepted length by budget: ${budgets.map((b) => `${b}: ${mean(al[b]).toFixed(2)}`).join(", ")}`);
+      console.log(`${name}: ${equal} equal, ${nearTies} near ties; mean accepted length by budget: ${budgets.map((b) => `${b}: ${mean(al[b]).toFixed(2)}`).join(", ")}; n-gram assist: ${assisted.steps} verify steps, ${assisted.tokens} tokens`);
+      // both models repeat themselves: the assist verifies repeats, several tokens a step
+      if (budgets.includes("assist")) expect(assisted.tokens).toBeGreaterThan(1.5 * assisted.steps);
       expect(nearTies).toBeLessThanOrEqual(Math.ceil(0.1 * (equal + nearTies)));
     });
 
     it("stops on the same end-of-generation token as plain decoding", async () => {
       const prompt = target.vocab.tokenize(PROMPTS[0]);
       const plain = await generateText(plainCtx, prompt, { temperature: 0, maxTokens: 200 });
-      const spec = await runSpec(tctx, drafter, prompt, { temperature: 0, maxTokens: 200 });
-      expect(spec.stopReason).toBe(plain.stopReason);
-      expect(spec.tokens).toEqual(plain.tokens);
+      for (const budget of budgets.includes("assist") ? ([undefined, "assist"] as const) : [undefined]) {
+        const spec = await runSpec(tctx, drafter, prompt, { temperature: 0, maxTokens: 200, ...(budget ? budgetOpts(budget) : {}) });
+        expect(spec.stopReason).toBe(plain.stopReason);
+        expect(spec.tokens).toEqual(plain.tokens);
+      }
     });
 
     it("seeded sampling at T>0 draws the same tokens as plain sampling, up to CDF-boundary flips", async () => {
@@ -153,13 +164,13 @@ function losslessSuite(name: string, paths: () => Promise<[string, string]>, nPr
   });
 }
 
-losslessSuite("tiny generated pair", async () => [await tinyModelPath(), await tinyDrafterPath()], 20, 32, [1, 4, 15]);
+losslessSuite("tiny generated pair", async () => [await tinyModelPath(), await tinyDrafterPath()], 20, 32, [1, 4, 15, "assist"]);
 losslessSuite("tiny generated pair", async () => [await tinyModelPath(), await tinyDrafterPath()], 20, 32, [4, 16, 64], 4);
 
 const shared = path.resolve(__dirname, "../../../shared/models");
 const haveShared = existsSync(path.join(shared, "code29m-dflash-3l.gguf"));
 if (haveShared) {
-  losslessSuite("trained code29m pair", async () => [path.join(shared, "code29m-q8_0.gguf"), path.join(shared, "code29m-dflash-3l.gguf")], 10, 48, [1, 4, 15]);
+  losslessSuite("trained code29m pair", async () => [path.join(shared, "code29m-q8_0.gguf"), path.join(shared, "code29m-dflash-3l.gguf")], 10, 48, [1, 4, 15, "assist"]);
   losslessSuite("trained code29m pair", async () => [path.join(shared, "code29m-q8_0.gguf"), path.join(shared, "code29m-dflash-3l.gguf")], 10, 48, [4, 16, 64], 4);
 }
 
