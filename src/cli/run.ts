@@ -71,7 +71,7 @@ export function registerRun(program: Command): void {
     .option("--stop <s>", "stop string (repeatable)", collect, [])
     .option("--ignore-eos", "keep generating past end-of-generation tokens")
     .option("--sampling <where>", "auto: greedy picks (and DFlash chain drafts) run on the GPU, no logits copied back; host: the TS sampler", choice(["auto", "host", "device"] as const), "auto")
-    .option("--spec <mode>", "speculative decoding: none, dflash (needs --draft), draft-model (a small model with the same vocabulary as --draft), ngram (no model: repeats from the prompt and output), oracle (measurement only: SIMULATED acceptance, greedy), auto (dflash with --draft, else ngram; --budget auto)", choice(["none", "dflash", "draft-model", "ngram", "oracle", "auto"] as const), "none")
+    .option("--spec <mode>", "speculative decoding: none, dflash (needs --draft), draft-model (a small model with the same vocabulary as --draft), ngram (no model: repeats from the prompt and output), oracle (measurement only: SIMULATED acceptance, greedy), auto (dflash or draft-model with --draft, verifying repeats from an n-gram lookup too, else ngram; --budget auto)", choice(["none", "dflash", "draft-model", "ngram", "oracle", "auto"] as const), "none")
     .option("--oracle-al <n>", "oracle: mean accepted drafted tokens per step to simulate (of 15)", num(0, 15), 4)
     .option("--draft <file>", "drafter GGUF (or hf:...): a DFlash drafter made for --model, or a small model with its vocabulary")
     .option("--budget <n|auto>", "drafted nodes verified per step: chain depth, or DDTree nodes with --tree-k; auto = adaptive controller, which also falls back to plain decoding (default: the drafter's depth; auto with --spec auto)", budgetArg)
@@ -170,6 +170,8 @@ async function runCommand(o: RunOptions, treeKExplicit = false): Promise<void> {
       shape: tree ? ("tree" as const) : ("chain" as const),
       keep: plan?.keep,
       prices: rt.prices,
+      // --spec auto with a model drafter: repeated spans are verified from an n-gram lookup too
+      ngramAssist: o.spec === "auto" && (o.budget ?? "auto") === "auto" && drafter !== undefined && drafter.name !== "ngram",
     };
     const it: AsyncGenerator<GenerateEvent, GenerateResult & { spec?: SpecStats }> = drafter
       ? generateSpeculative(ctx, drafter, prompt, genOpts)

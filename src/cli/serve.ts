@@ -46,7 +46,7 @@ export function registerServe(program: Command): void {
     .description("serve a model over HTTP: OpenAI (chat/completions, completions, responses) and Anthropic (messages) APIs")
     .option("-m, --model <file>", "GGUF model file, or hf:<user>/<repo>[:<quant>] (default: the generated demo model, random weights)")
     .option("--draft <file>", "drafter GGUF (or hf:...): a DFlash drafter made for --model, or a small model with its vocabulary")
-    .option("--spec <mode>", "speculative decoding: auto (dflash with a dflash --draft, draft-model with another --draft, else ngram; adaptive budget), none, dflash, draft-model, ngram", choice(["none", "dflash", "draft-model", "ngram", "auto"] as const), "auto")
+    .option("--spec <mode>", "speculative decoding: auto (dflash with a dflash --draft, draft-model with another --draft, either verifying repeats from an n-gram lookup too, else ngram; adaptive budget), none, dflash, draft-model, ngram", choice(["none", "dflash", "draft-model", "ngram", "auto"] as const), "auto")
     .option("--budget <n|auto>", "drafted nodes verified per step; auto = adaptive controller (default: auto with --spec auto, else the drafter's depth)", budgetArg)
     .option("--tree-k <k>", "DDTree verify from the drafter's top-k per position (1 = chain; needs --flash-attn off)", int(1, 16), 1)
     .option("--host <addr>", "address to bind (loopback by default; anything else exposes the server to the network)", "127.0.0.1")
@@ -146,6 +146,7 @@ async function serveCommand(o: ServeOptions, treeKExplicit = false): Promise<voi
         cacheSlots: o.cacheSlots,
         cacheBytes: o.cacheMem * 1024 * 1024,
         budget: budget ?? (o.spec === "auto" ? "auto" : undefined),
+        ngramAssist: o.spec === "auto",
         metrics,
         prefill,
         chatTemplate,

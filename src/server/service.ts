@@ -10,6 +10,7 @@ import type { Context } from "../engine/context.js";
 import { generate, type GenerateEvent, type GenerateResult } from "../engine/generate.js";
 import { UserError } from "../native/errors.js";
 import { createSpecController, draftedTokens, generateSpeculative, type SpecStats } from "../spec/generate-spec.js";
+import { createNgramAssist, type NgramAssist } from "../spec/ngram-assist.js";
 import type { Drafter } from "../spec/drafter.js";
 import type { SpecController } from "../spec/controller.js";
 import { prefillReport, type PFlash, type PrefillPlan } from "../prefill/pflash.js";
@@ -33,6 +34,9 @@ export interface ServiceOptions {
   cacheBytes?: number;
   /** drafted nodes per verify step, or "auto" (the adaptive controller); default the drafter's depth */
   budget?: number | "auto";
+  /** with budget "auto" and a model drafter: verify repeated spans from an n-gram lookup too
+   *  (--spec auto; ngram-assist.ts) */
+  ngramAssist?: boolean;
   metrics?: ServerMetrics;
   /** a host slot is restored only when it shares this many more tokens than the live sequence (default 16) */
   minRestoreGain?: number;
@@ -81,6 +85,7 @@ export class FlintService implements GenerationService {
   private readonly ctx: Context;
   private readonly drafter?: Drafter;
   private readonly controller?: SpecController;
+  private readonly assist?: NgramAssist;
   /** the drafter keeps per-position state that must match the reused prefix (dflash, draft-model) */
   private readonly statefulDrafter: boolean;
   private readonly queue: RequestQueue;
@@ -105,6 +110,7 @@ export class FlintService implements GenerationService {
       cacheSlots: o.cacheSlots ?? 2,
       cacheBytes: o.cacheBytes ?? 4 * 1024 ** 3,
       budget: o.budget,
+      ngramAssist: o.ngramAssist ?? false,
       minRestoreGain: o.minRestoreGain ?? 16,
       minSaveTokens: o.minSaveTokens ?? 64,
       prefill: o.prefill,
@@ -116,6 +122,8 @@ export class FlintService implements GenerationService {
     // so requests do not each pay for learning again (bench/cpu/controller.mjs: 0.89 of plain speed
     // fresh per request vs 0.99 kept, with useless drafts)
     if (this.drafter && o.budget === "auto") this.controller = createSpecController(this.drafter, rt.tree ? "tree" : "chain", rt.prices ? { prices: rt.prices } : {});
+    // its n-gram assist learns across requests too
+    if (this.controller && o.ngramAssist && this.drafter!.name !== "ngram") this.assist = createNgramAssist(this.drafter!, rt.prices);
     this.statefulDrafter = rt.drafter !== undefined && rt.drafter.name !== "ngram" && rt.drafter.name !== "oracle";
     this.liveDrafter = this.statefulDrafter ? 0 : Infinity;
     this.queue = new RequestQueue(
@@ -196,7 +204,7 @@ export class FlintService implements GenerationService {
         keep: plan?.keep,
       };
       if (spec) {
-        it = generateSpeculative(this.ctx, this.drafter!, p.tokens, { ...opts, budget: this.o.budget, shape: this.rt.tree ? "tree" : "chain", controller: this.controller });
+        it = generateSpeculative(this.ctx, this.drafter!, p.tokens, { ...opts, budget: this.o.budget, shape: this.rt.tree ? "tree" : "chain", controller: this.controller, ngramAssist: this.assist });
       } else {
         it = generate(this.ctx, p.tokens, opts);
       }
