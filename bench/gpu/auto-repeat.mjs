@@ -8,7 +8,8 @@
 // shadow probes), "auto-inline" as "auto" with the shadow probes' drafts made in line (before fb31ad4
 // they were; since, a DFlash shadow drafts while the plain steps go on). Every controller starts from
 // the load-time step prices, as `flint run` and `flint serve` make theirs (before fb31ad4 this script
-// passed none). Prints one JSON object: per run tok/s and the time split. --no-warmup loads without
+// passed none). "spec-auto" is "auto" with the n-gram assist, as `flint run --spec auto` runs it
+// since it has one (ngram-assist.ts). Prints one JSON object: per run tok/s and the time split. --no-warmup loads without
 // the load-time warm-up (src/spec/warmup.ts).
 // usage: node bench/gpu/auto-repeat.mjs TARGET.gguf DRAFTER.gguf [TOKENS] [ROUNDS] [--cpu] [--no-warmup]
 import { drain, generate } from "../../dist/engine/generate.js";
@@ -26,6 +27,7 @@ const priced = rt.prices ? { prices: rt.prices } : {};
 const shared = createSpecController(rt.drafter, "chain", priced);
 const controllers = {
   auto: () => createSpecController(rt.drafter, "chain", priced),
+  "spec-auto": () => createSpecController(rt.drafter, "chain", priced),
   "auto-inline": () => createSpecController(rt.drafter, "chain", priced),
   "auto-shared": () => shared,
   "auto-verified": () => createSpecController(rt.drafter, "chain", { ...priced, shadow: false, unfollow: false }),
@@ -34,7 +36,7 @@ const base = { maxTokens, temperature: 0, ignoreEog: true };
 const r2 = (x) => Math.round(x * 100) / 100;
 const runs = [];
 for (let round = 0; round < rounds; round++) {
-  for (const mode of ["plain", "auto", "auto-inline", "auto-shared", "auto-verified"]) {
+  for (const mode of ["plain", "auto", "spec-auto", "auto-inline", "auto-shared", "auto-verified"]) {
     rt.ctx.clear();
     rt.drafter.reset();
     // an own property hides the drafter's launchProposal: the loop then drafts shadows in line
@@ -42,12 +44,12 @@ for (let round = 0; round < rounds; round++) {
     const r =
       mode === "plain"
         ? await drain(generate(rt.ctx, prompt, base))
-        : await drain(generateSpeculative(rt.ctx, rt.drafter, prompt, { ...base, budget: "auto", shape: "chain", controller: controllers[mode]() }));
+        : await drain(generateSpeculative(rt.ctx, rt.drafter, prompt, { ...base, budget: "auto", shape: "chain", controller: controllers[mode](), prices: rt.prices, ngramAssist: mode === "spec-auto" }));
     delete rt.drafter.launchProposal;
     const row = { mode, round, tokensPerSecond: r2(r.tokensPerSecond), decodeMs: r2(r.decodeMs) };
     if (r.spec) {
       const t = r.spec.timeMs;
-      Object.assign(row, { steps: r.spec.steps, arSteps: r.spec.arSteps, shadowProbes: r.spec.shadowProbes, shadowMs: { launch: r2(r.spec.shadowMs.launch), take: r2(r.spec.shadowMs.take) }, unfollowedSteps: r.spec.unfollowedSteps, timeMs: { draft: r2(t.draft), verify: r2(t.verify), bookkeeping: r2(t.bookkeeping), sampling: r2(t.sampling), other: r2(t.other) } });
+      Object.assign(row, { steps: r.spec.steps, arSteps: r.spec.arSteps, shadowProbes: r.spec.shadowProbes, shadowMs: { launch: r2(r.spec.shadowMs.launch), take: r2(r.spec.shadowMs.take) }, unfollowedSteps: r.spec.unfollowedSteps, ...(r.spec.ngramAssist ? { ngramAssist: { steps: r.spec.ngramAssist.steps, tokens: r.spec.ngramAssist.tokens, shadowProbes: r.spec.ngramAssist.shadowProbes } } : {}), timeMs: { draft: r2(t.draft), verify: r2(t.verify), bookkeeping: r2(t.bookkeeping), sampling: r2(t.sampling), other: r2(t.other) } });
     } else row.split = { decodeCallsMs: r2(r.split.decodeCallsMs), samplingMs: r2(r.split.samplingMs) };
     runs.push(row);
     process.stderr.write(JSON.stringify(row) + "\n");

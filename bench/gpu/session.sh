@@ -30,7 +30,7 @@ export FLINT_GIT_COMMIT=${FLINT_GIT_COMMIT:-$(cat dist/GIT_HEAD 2>/dev/null || g
 DEADLINE=${DEADLINE_AT:-$(( $(date +%s) + ${BUDGET_S:-540} ))}
 log() { echo "[$(date +%T)] $*" | tee -a "$R/session-log.txt"; }
 pack() { tar -czf "$OUT/results-$CALL.tgz" -C "$R" . ; cp "$R/session-log.txt" "$OUT/session-log-$CALL.txt"; }
-est() { case $1 in models) echo 90 ;; foundation) echo 120 ;; foundation-quick) echo 40 ;; spec-quick) echo 100 ;; plain-step) echo 45 ;; draft-step|draft-step-trained) echo 40 ;; auto-repeat) echo 60 ;; spec) echo 150 ;; spec-trained) echo 60 ;; sweep-trained) echo 90 ;; serve) echo 120 ;; pflash|pflash-window) echo 300 ;; report-decode) echo 200 ;; report-sweep) echo 200 ;; report-prefill) echo ${EST_PREFILL:-200} ;; report-niah) echo ${EST_NIAH:-150} ;; *) echo 60 ;; esac; }
+est() { case $1 in models) echo 90 ;; foundation) echo 120 ;; foundation-quick) echo 40 ;; spec-quick) echo 140 ;; plain-step) echo 45 ;; draft-step|draft-step-trained) echo 40 ;; auto-repeat) echo 60 ;; spec) echo 150 ;; spec-trained) echo 80 ;; sweep-trained) echo 120 ;; serve) echo 120 ;; pflash|pflash-window) echo 300 ;; report-decode) echo 200 ;; report-sweep) echo 200 ;; report-prefill) echo ${EST_PREFILL:-200} ;; report-niah) echo ${EST_NIAH:-150} ;; *) echo 60 ;; esac; }
 # PRESET=tiny (with small CONTEXTS, e.g. 1024,2048) is a dry run of every stage on a CPU
 export PRESET=${PRESET:-8b}
 SC=0.6b; [ "$PRESET" = tiny ] && { SC=tiny; export CTX=${CTX:-4096}; }

@@ -37,6 +37,10 @@ const rows = runs.map((r) => {
     ratioToIdeal: ideal && r.tokensPerSecond ? r.tokensPerSecond / ideal : undefined,
   };
 });
+function ratios(prefix) {
+  const xs = by(prefix).map((r) => r.tokensPerSecond / plain).sort((a, b) => a - b);
+  return xs.length ? { median: median(xs), min: xs[0], max: xs[xs.length - 1], runs: xs.length } : null;
+}
 const out = {
   suite: "spec-decode",
   date: new Date().toISOString(),
@@ -46,11 +50,10 @@ const out = {
   gitCommit: process.env.FLINT_GIT_COMMIT ?? "unknown",
   note: (process.env.SET === "trained" ? "trained code29m pair (../shared/models): real acceptance" : "random-weight target and drafter: drafts are useless, acceptance is ~0") + "; tree runs use --flash-attn off and are compared with plain decoding at --flash-attn off; oracle-* rows are SIMULATED acceptance; llama-server rows: tok/s, draftN and draftAccepted from its timings",
   plainTokPerSec: plain,
-  // --spec auto against plain: (run tok/s / median plain tok/s) over its runs
-  autoRatioToPlain: (() => {
-    const xs = by("auto-").map((r) => r.tokensPerSecond / plain).sort((a, b) => a - b);
-    return xs.length ? { median: median(xs), min: xs[0], max: xs[xs.length - 1], runs: xs.length } : null;
-  })(),
+  // --spec auto (with its n-gram assist) against plain: (run tok/s / median plain tok/s) over its runs
+  autoRatioToPlain: ratios("auto-"),
+  // --spec dflash --budget auto (the DFlash controller alone) against plain
+  dflashAutoRatioToPlain: ratios("dflash-auto-"),
   plainFlashAttnOffTokPerSec: plainFaOff,
   rows,
 };

@@ -37,7 +37,8 @@ if [ "$SET" = quick ]; then
   # --spec auto against plain only (a short device call after a controller change)
   [ -x "${LLAMA_BIN_DIR:-}/llama-bench" ] && "$LLAMA_BIN_DIR/llama-bench" -m "$T" -p 0 -n $N -fa 1 -r 3 -o json > "$OUT/llama-bench-1.json" 2>>"$OUT/spec-log.txt"
   # plain and auto alternated SPEC_REPS times (one process each, as a user's flint run)
-  for i in $(seq 1 "${SPEC_REPS:-3}"); do run "none-$i"; run "auto-dflash-$i" --spec auto --draft "$D"; done
+  # --spec auto runs the n-gram assist too; dflash-auto-* is the DFlash controller alone
+  for i in $(seq 1 "${SPEC_REPS:-3}"); do run "none-$i"; run "auto-dflash-$i" --spec auto --draft "$D"; run "dflash-auto-$i" --spec dflash --budget auto --draft "$D"; done
   run "none-end"
   [ -x "${LLAMA_BIN_DIR:-}/llama-bench" ] && "$LLAMA_BIN_DIR/llama-bench" -m "$T" -p 0 -n $N -fa 1 -r 3 -o json > "$OUT/llama-bench-2.json" 2>>"$OUT/spec-log.txt"
   # whether CUDA graphs keep running for the target's plain steps while the drafter captures features
@@ -49,7 +50,7 @@ if [ "$SET" = quick ]; then
     rm -f "$OUT/debug-$mode.log"
   done
 elif [ "$SET" = trained ]; then
-  for i in $(seq 1 "${SPEC_REPS:-2}"); do run "none-$i"; run "auto-dflash-$i" --spec auto --draft "$D"; done
+  for i in $(seq 1 "${SPEC_REPS:-2}"); do run "none-$i"; run "auto-dflash-$i" --spec auto --draft "$D"; run "dflash-auto-$i" --spec dflash --budget auto --draft "$D"; done
   for b in 4 15; do run "chain-$b" --spec dflash --draft "$D" --budget $b; done
   run "none-fa-off" --flash-attn off
   for b in 16 64; do run "tree-$b" --spec dflash --draft "$D" --tree-k 4 --budget $b --flash-attn off; done

@@ -18,6 +18,7 @@ import { DraftModelDrafter } from "../spec/draft-model-drafter.js";
 import type { Drafter } from "../spec/drafter.js";
 import type { SpecController } from "../spec/controller.js";
 import { candidateBudgets, createSpecController, generateSpeculative, type SpecStats } from "../spec/generate-spec.js";
+import { createNgramAssist, type NgramAssist } from "../spec/ngram-assist.js";
 import { NgramDrafter } from "../spec/ngram-drafter.js";
 import { constantProfile } from "../spec/oracle.js";
 import { greedyExtender, ORACLE_DEPTH, OracleSpecDrafter } from "../spec/oracle-drafter.js";
@@ -47,6 +48,8 @@ export interface ModeDef {
   /** budget "auto": one controller for every run of this mode (until resetControllers), as `flint
    *  serve` keeps one across requests; otherwise a fresh one per run, as `flint run` */
   carried?: boolean;
+  /** budget "auto" with a model drafter: the n-gram assist too, as `--spec auto` runs it */
+  assist?: boolean;
 }
 
 export interface HarnessOptions extends TargetFlags {
@@ -75,6 +78,7 @@ export class Harness {
   private drafters = new Map<string, Drafter>();
   /** the controllers of carried modes, by mode */
   private controllers = new Map<string, SpecController>();
+  private assists = new Map<string, NgramAssist>();
   /** step prices for auto modes on a GPU, by context family and drafter (prices.ts) */
   private prices = new Map<string, StepPrices | undefined>();
 
@@ -122,6 +126,7 @@ export class Harness {
       const depth = this.dflashDepth();
       m.push({ mode: "dflash-chain", label: `dflash chain ${depth}`, drafter: "dflash", shape: "chain", budget: depth, treeK: 1, simulated: false });
       m.push({ mode: "dflash-auto", label: "dflash auto", drafter: "dflash", shape: "chain", budget: "auto", treeK: 1, simulated: false });
+      m.push({ mode: "spec-auto", label: "dflash auto + ngram assist (--spec auto)", drafter: "dflash", shape: "chain", budget: "auto", treeK: 1, simulated: false, assist: true });
       if (!this.recurrent) {
         m.push({ mode: "ddtree", label: `ddtree k${opts.treeK} b${opts.treeBudget}`, drafter: "dflash", shape: "tree", budget: opts.treeBudget, treeK: opts.treeK, simulated: false });
       }
@@ -200,7 +205,8 @@ export class Harness {
       const shape = m.shape === "tree" ? "tree" : "chain";
       const prices = m.budget === "auto" ? this.pricesFor(m, drafter, shape) : undefined;
       const controller = this.controllerFor(m, drafter, shape, prices);
-      const r = await drain(generateSpeculative(ctx, drafter, prompt, { ...base, budget: m.budget, shape, controller, prices }));
+      const ngramAssist = m.assist ? (m.carried ? this.assistFor(m, drafter, prices) : true) : undefined;
+      const r = await drain(generateSpeculative(ctx, drafter, prompt, { ...base, budget: m.budget, shape, controller, prices, ngramAssist }));
       return { tokens: r.tokens, decodeMs: r.decodeMs, promptMs: r.promptMs, split: r.split, spec: r.spec };
     } finally {
       if (m.drafter === "oracle") drafter.free();
@@ -213,6 +219,13 @@ export class Harness {
     let c = this.controllers.get(m.mode);
     if (!c) this.controllers.set(m.mode, (c = createSpecController(drafter, shape, prices ? { prices } : {})));
     return c;
+  }
+
+  /** A carried assisted mode's n-gram assist (made on first use), kept as its controller is. */
+  private assistFor(m: ModeDef, drafter: Drafter, prices: StepPrices | undefined): NgramAssist {
+    let a = this.assists.get(m.mode);
+    if (!a) this.assists.set(m.mode, (a = createNgramAssist(drafter, prices)));
+    return a;
   }
 
   /** On a GPU, as `flint run` and `flint serve` do after their warm-up: the step prices an auto mode's
@@ -236,6 +249,7 @@ export class Harness {
   /** Forgets what the carried modes' controllers learned (after a warm-up). */
   resetControllers(): void {
     this.controllers.clear();
+    this.assists.clear();
   }
 
   /**

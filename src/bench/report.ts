@@ -124,7 +124,7 @@ export function markdown(r: BenchResults): string {
     L.push(`## Budget sweep (${s.prompts.length} prompts x ${s.tokensPerPrompt} tokens)`, "");
     L.push(`Plain decoding: ${f(s.arTokensPerSecond, 1)} tok/s, ${f(s.arStepMs, 3)} ms per plain forward (launch and wait). Best fixed choice: **${s.best.drafter} ${s.best.shape}${s.best.shape === "tree" ? ` k${s.best.treeK}` : ""} budget ${s.best.budget}** at ${f(s.best.tokensPerSecond, 1)} tok/s (${f(s.best.speedup, 3)}x plain).`, "");
     L.push("| drafter | shape | budget | tok/s | mean accepted length | verify ms/step | draft ms/step |", "| --- | --- | --- | --- | --- | --- | --- |");
-    for (const p of s.points) L.push(`| ${p.drafter}${p.simulated ? ` (${SIM})` : ""} | ${p.shape}${p.shape === "tree" ? ` k${p.treeK}` : ""} | ${p.budget} | ${f(p.tokensPerSecond, 1)} | ${f(p.meanAcceptedLength)} | ${f(p.verifyMsPerStep, 3)} | ${f(p.draftMsPerStep, 3)} |`);
+    for (const p of s.points) L.push(`| ${p.drafter}${p.ngramAssist ? " + ngram assist" : ""}${p.simulated ? ` (${SIM})` : ""} | ${p.shape}${p.shape === "tree" ? ` k${p.treeK}` : ""} | ${p.budget} | ${f(p.tokensPerSecond, 1)} | ${f(p.meanAcceptedLength)} | ${f(p.verifyMsPerStep, 3)} | ${f(p.draftMsPerStep, 3)} |`);
     const costs = (r: Record<string, number>) => Object.entries(r).map(([k, v]) => `${k}: ${v.toFixed(3)} ms`).join(", ");
     L.push("", `Chain verify cost by rows per forward (1 row = a plain step): ${costs(s.verifyMsByRows)}.`);
     if (Object.keys(s.treeVerifyMsByRows).length) L.push("", `DDTree verify cost by rows per forward (flash attention off): ${costs(s.treeVerifyMsByRows)}.`);
@@ -133,7 +133,7 @@ export function markdown(r: BenchResults): string {
       L.push("", "Where a token's time goes, ms per token (plain decoding and the auto points):", "", "| drafter | shape | budget | draft | verify | bookkeeping | sampling | other | shadow probes | ms per shadow (launch + take) | unfollowed steps |", "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
       for (const p of split) {
         const t = p.msPerToken!;
-        L.push(`| ${p.drafter} | ${p.shape}${p.controllerCarried ? " (one controller)" : ""} | ${p.budget} | ${f(t.draft, 4)} | ${f(t.verify, 4)} | ${f(t.bookkeeping, 4)} | ${f(t.sampling, 4)} | ${f(t.other, 4)} | ${p.shadowProbes ?? "-"} | ${p.shadowMsPerProbe ? `${f(p.shadowMsPerProbe.launch, 3)} + ${f(p.shadowMsPerProbe.take, 3)}` : "-"} | ${p.unfollowedSteps ?? "-"} |`);
+        L.push(`| ${p.drafter}${p.ngramAssist ? " + ngram assist" : ""} | ${p.shape}${p.controllerCarried ? " (one controller)" : ""} | ${p.budget} | ${f(t.draft, 4)} | ${f(t.verify, 4)} | ${f(t.bookkeeping, 4)} | ${f(t.sampling, 4)} | ${f(t.other, 4)} | ${p.shadowProbes ?? "-"} | ${p.shadowMsPerProbe ? `${f(p.shadowMsPerProbe.launch, 3)} + ${f(p.shadowMsPerProbe.take, 3)}` : "-"} | ${p.unfollowedSteps ?? "-"} |`);
       }
     }
     L.push("");

@@ -135,6 +135,9 @@ export const SweepPointSchema = z.object({
   controller: ControllerSnapshotSchema.optional(),
   /** plain steps the drafter did not follow (auto points: SpecStats.unfollowedSteps) */
   unfollowedSteps: z.number().int().optional(),
+  /** auto points with the n-gram assist (--spec auto): its verify steps (in steps too), the tokens
+   *  they emitted, and the lookups it scored against plain tokens instead */
+  ngramAssist: z.object({ steps: z.number().int(), tokens: z.number().int(), shadowProbes: z.number().int() }).optional(),
   /** auto points: ms per shadow probe, launching (or drafting in line) and taking a draft in flight */
   shadowMsPerProbe: z.object({ launch: num, take: num }).optional(),
   /** where a token's time went, ms per generated token (the split of SpecStats.timeMs; plain

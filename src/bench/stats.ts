@@ -14,6 +14,8 @@ export class ModeAccumulator {
   /** drafts scored as shadow probes (plain steps, not verified) */
   shadowProbes = 0;
   unfollowedSteps = 0;
+  /** the n-gram assist's verify steps, the tokens they emitted and its free shadows (SpecStats.ngramAssist) */
+  assist?: { steps: number; tokens: number; shadowProbes: number };
   /** the shadow probes' draft time: launched (or drafted in line) and taken */
   shadowMs = { launch: 0, take: 0 };
   relayouts = 0;
@@ -39,6 +41,12 @@ export class ModeAccumulator {
       this.arSteps += s.arSteps;
       this.shadowProbes += s.shadowProbes;
       this.unfollowedSteps += s.unfollowedSteps;
+      if (s.ngramAssist) {
+        const a = (this.assist ??= { steps: 0, tokens: 0, shadowProbes: 0 });
+        a.steps += s.ngramAssist.steps;
+        a.tokens += s.ngramAssist.tokens;
+        a.shadowProbes += s.ngramAssist.shadowProbes;
+      }
       this.shadowMs.launch += s.shadowMs.launch;
       this.shadowMs.take += s.shadowMs.take;
       this.relayouts += s.relayouts;

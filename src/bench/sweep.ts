@@ -26,11 +26,14 @@ export interface SweepOptions {
   auto?: boolean;
   /** with auto: also the chain points with one controller across the prompts (default true) */
   carried?: boolean;
+  /** with auto and a model drafter: also its chain auto points with the n-gram assist, as --spec
+   *  auto runs it (default true) */
+  assist?: boolean;
   progress: BenchProgress;
 }
 
 /** The sweep's modes for this pair. */
-export function sweepModes(h: Harness, o: Pick<SweepOptions, "treeK" | "chainBudgets" | "treeBudgets" | "ngram" | "oracleAl" | "auto" | "carried">): ModeDef[] {
+export function sweepModes(h: Harness, o: Pick<SweepOptions, "treeK" | "chainBudgets" | "treeBudgets" | "ngram" | "oracleAl" | "auto" | "carried" | "assist">): ModeDef[] {
   const auto = o.auto ?? true;
   const carried = auto && (o.carried ?? true);
   const modes: ModeDef[] = [{ mode: "ar", label: "plain (AR)", drafter: "none", shape: "ar", budget: 0, treeK: 1, simulated: false }];
@@ -45,6 +48,11 @@ export function sweepModes(h: Harness, o: Pick<SweepOptions, "treeK" | "chainBud
     // first prompt pays for learning the costs and acceptance from nothing
     if (carried) {
       modes.push({ mode: `${drafter}-chain-auto-carried`, label: `${drafter} chain auto, one controller${simulated ? " (simulated)" : ""}`, drafter, shape: "chain", budget: "auto", treeK: 1, simulated, oracleAl, carried: true });
+    }
+    // a model drafter as --spec auto runs it: repeats verified from an n-gram lookup too
+    if (auto && (o.assist ?? true) && (drafter === "dflash" || drafter === "draft-model")) {
+      modes.push({ mode: `${drafter}-chain-auto-assist`, label: `${drafter} chain auto + ngram assist`, drafter, shape: "chain", budget: "auto", treeK: 1, simulated, assist: true });
+      if (carried) modes.push({ mode: `${drafter}-chain-auto-assist-carried`, label: `${drafter} chain auto + ngram assist, one controller`, drafter, shape: "chain", budget: "auto", treeK: 1, simulated, assist: true, carried: true });
     }
   };
   if (h.draftKind === "dflash") {
@@ -164,6 +172,7 @@ export async function runSweep(h: Harness, o: SweepOptions): Promise<{ section: 
       // per draft made: an auto point's shadow probes draft without a verify step
       draftMsPerStep: m.shape !== "ar" && a.drafts > 0 ? round(a.time.draft / a.drafts, 4) : null,
       ...(m.budget === "auto" ? { unfollowedSteps: a.unfollowedSteps } : {}),
+      ...(a.assist ? { ngramAssist: a.assist } : {}),
       ...(m.budget === "auto" && a.shadowProbes > 0 ? { shadowMsPerProbe: { launch: round(a.shadowMs.launch / a.shadowProbes, 4), take: round(a.shadowMs.take / a.shadowProbes, 4) } } : {}),
       ...(a.intervals > 0 ? { msPerToken: splitPerToken(a) } : {}),
       ...(m.simulated ? { simulated: true } : {}),

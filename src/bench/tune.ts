@@ -39,7 +39,7 @@ export async function runTune(o: TuneOptions): Promise<{ profile: Profile; file:
     const nCtx = h.context("main").nCtx;
     const { encoded } = encodePrompts(h, loadPrompts(o.prompts ?? "all", o.limit ?? 2), tokens + 16, nCtx);
     const progress = benchProgress(process.stderr, env, o.quiet);
-    const { section } = await runSweep(h, { prompts: encoded, tokens, treeK: o.treeK ?? 4, chainBudgets: o.chainBudgets, treeBudgets: o.treeBudgets, carried: false, progress });
+    const { section } = await runSweep(h, { prompts: encoded, tokens, treeK: o.treeK ?? 4, chainBudgets: o.chainBudgets, treeBudgets: o.treeBudgets, carried: false, assist: false, progress });
     const profile = profileFromSweep(section, {
       device: primaryDeviceName(gpuLayers),
       target: modelIdentity(o.modelPath),

@@ -44,7 +44,7 @@ describe("flint bench --suite smoke", () => {
 
   it("decode: plain decoding and every mode of a dflash pair, each compared with plain decoding", () => {
     const d = results.decode!;
-    expect(d.modes.map((m) => m.mode)).toEqual(["ar", "ar-fa-off", "ngram", "ngram-auto", "dflash-chain", "dflash-auto", "ddtree", "oracle"]);
+    expect(d.modes.map((m) => m.mode)).toEqual(["ar", "ar-fa-off", "ngram", "ngram-auto", "dflash-chain", "dflash-auto", "spec-auto", "ddtree", "oracle"]);
     for (const m of d.modes) {
       expect(m.tokensPerSecond).toBeGreaterThan(0);
       expect(m.tokens).toBe(d.prompts.length * d.tokensPerPrompt);
@@ -65,9 +65,13 @@ describe("flint bench --suite smoke", () => {
   it("sweep: fixed chain and tree budgets, auto, and a best choice among the measured fixed points", () => {
     const s = results.sweep!;
     const budgets = (drafter: string, shape: string) => s.points.filter((p) => p.drafter === drafter && p.shape === shape).map((p) => p.budget);
-    // auto twice: a fresh controller per prompt, and one carried across the prompts (controllerCarried)
-    expect(budgets("dflash", "chain")).toEqual([1, 4, 15, "auto", "auto"]);
-    expect(s.points.filter((p) => p.controllerCarried).map((p) => p.drafter)).toEqual(["dflash", "ngram", "oracle"]);
+    // auto four times: a fresh controller per prompt, one carried across the prompts
+    // (controllerCarried), and the same two with the n-gram assist (as --spec auto runs them)
+    expect(budgets("dflash", "chain")).toEqual([1, 4, 15, "auto", "auto", "auto", "auto"]);
+    expect(s.points.filter((p) => p.controllerCarried).map((p) => p.drafter)).toEqual(["dflash", "dflash", "ngram", "oracle"]);
+    const assisted = s.points.filter((p) => p.ngramAssist);
+    expect(assisted.map((p) => [p.drafter, p.budget, p.controllerCarried ?? false])).toEqual([["dflash", "auto", false], ["dflash", "auto", true]]);
+    for (const p of assisted) expect(p.ngramAssist!.steps + p.ngramAssist!.shadowProbes).toBeGreaterThan(0);
     for (const p of s.points.filter((x) => x.budget === "auto")) expect(p.controller?.acceptance.length).toBeGreaterThan(0);
     expect(budgets("dflash", "tree")).toEqual([4, 16, "auto"]);
     expect(Object.keys(s.verifyMsByRows).map(Number).sort((a, b) => a - b)).toEqual([1, 2, 5, 16]);
