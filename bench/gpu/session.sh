@@ -16,6 +16,7 @@
 #   draft-step-trained  the same on the trained pair
 #   sweep-trained  flint bench --suite sweep on that pair (real acceptance: chains 1..15, DDTrees, auto;
 #                SWEEP_LIMIT prompts of each set, default 1)
+#   gap          bench/gpu/gap-at.mjs on GAP_RUNS (a spec.sh spec-runs.jsonl on the random pair): near ties
 #   serve        bench/gpu/serve.sh           (issue 3: flint serve vs llama-server)
 #   pflash       bench/gpu/pflash.sh          (issue 4: TTFT 16K..128K)
 #   pflash-window  the same with the scorer's prefill windowed to 4096 positions
@@ -93,6 +94,8 @@ for st in $STAGES; do
     spec-trained) OUT="$R/spec-trained" SET=trained T="$TRAINED/code29m-q8_0.gguf" D="$TRAINED/code29m-dflash-3l.gguf" N=512 $TO bash bench/gpu/spec.sh ;;
     sweep-trained) $TO node dist/cli.js bench --suite sweep --model "$TRAINED/code29m-q8_0.gguf" --draft "$TRAINED/code29m-dflash-3l.gguf" --limit ${SWEEP_LIMIT:-1} -n 256 \
         --chain-budgets ${SWEEP_CHAINS:-1,2,4,7,8,15} --tree-budgets ${SWEEP_TREES:-16,64} --baseline llama --out "$R/sweep-trained" ;;
+    # the near-tie check of a committed spec.sh run file's divergences (GAP_RUNS, plain label GAP_PLAIN)
+    gap) mkdir -p "$R/gap"; $TO node bench/gpu/gap-at.mjs "$T" "$GAP_RUNS" "${GAP_PLAIN:-none-1}" > "$R/gap/gaps.json"; cat "$R/gap/gaps.json" ;;
     serve) OUT="$R/serve" $TO bash bench/gpu/serve.sh ;;
     pflash) OUT="$R/pflash" $TO bash bench/gpu/pflash.sh ;;
     # the scorer's prefill with a 4096-position window (llama-bench baselines are reused if present)
