@@ -4,6 +4,8 @@
 # prompt, for issue 3. flint runs twice: --spec none (the same work as llama-server) and its default
 # --spec auto (n-gram drafts under the adaptive controller). Needs dist/ and, on the device,
 # ../shared/device/remote.sh (LLAMA_BIN_DIR). T= picks the model (default: the random 8b Q4_K_M).
+# With D= (a DFlash drafter for T) flint also runs --spec auto --draft D (DFlash under the controller,
+# with the n-gram assist) and --spec dflash --budget auto --draft D (the DFlash controller alone).
 # PRESET=tiny is a dry run anywhere. Output: $OUT/serve.json.
 set -uo pipefail
 OUT=${OUT:-/tmp/flint-out}
@@ -44,6 +46,10 @@ if [ -x "${LLAMA_BIN_DIR:-}/llama-server" ]; then
 fi
 measure flint-none node dist/cli.js serve --model "$T" --gpu-layers -1 --flash-attn on --ctx "$CTX" --spec none --port $PORT
 measure flint-auto node dist/cli.js serve --model "$T" --gpu-layers -1 --flash-attn on --ctx "$CTX" --port $PORT
+if [ -n "${D:-}" ]; then
+  measure flint-auto-dflash node dist/cli.js serve --model "$T" --draft "$D" --gpu-layers -1 --flash-attn on --ctx "$CTX" --port $PORT
+  measure flint-dflash-auto node dist/cli.js serve --model "$T" --draft "$D" --spec dflash --budget auto --gpu-layers -1 --flash-attn on --ctx "$CTX" --port $PORT
+fi
 [ -x "${LLAMA_BIN_DIR:-}/llama-server" ] && measure llama-server-2 "$LLAMA_BIN_DIR/llama-server" -m "$T" -ngl $NGL -fa on -c "$CTX" -np 1 --host 127.0.0.1 --port $PORT
 node -e '
 const fs = require("fs");

@@ -17,7 +17,8 @@
 #   sweep-trained  flint bench --suite sweep on that pair (real acceptance: chains 1..15, DDTrees, auto;
 #                SWEEP_LIMIT prompts of each set, default 1)
 #   gap          bench/gpu/gap-at.mjs on GAP_RUNS (a spec.sh spec-runs.jsonl on the random pair): near ties
-#   serve        bench/gpu/serve.sh           (issue 3: flint serve vs llama-server)
+#   serve        bench/gpu/serve.sh (with the random dflash drafter too)
+#   serve-trained  the same on the trained pair           (issue 3: flint serve vs llama-server)
 #   pflash       bench/gpu/pflash.sh          (issue 4: TTFT 16K..128K)
 #   pflash-window  the same with the scorer's prefill windowed to 4096 positions
 #   report-<p>   bench/gpu/report.sh PARTS=p  (issue 5: flint bench decode|sweep|prefill|niah)
@@ -31,7 +32,7 @@ export FLINT_GIT_COMMIT=${FLINT_GIT_COMMIT:-$(cat dist/GIT_HEAD 2>/dev/null || g
 DEADLINE=${DEADLINE_AT:-$(( $(date +%s) + ${BUDGET_S:-540} ))}
 log() { echo "[$(date +%T)] $*" | tee -a "$R/session-log.txt"; }
 pack() { tar -czf "$OUT/results-$CALL.tgz" -C "$R" . ; cp "$R/session-log.txt" "$OUT/session-log-$CALL.txt"; }
-est() { case $1 in models) echo 90 ;; foundation) echo 120 ;; foundation-quick) echo 40 ;; spec-quick) echo 140 ;; plain-step) echo 45 ;; draft-step|draft-step-trained) echo 40 ;; auto-repeat) echo 60 ;; spec) echo 150 ;; spec-trained) echo 80 ;; sweep-trained) echo 120 ;; serve) echo 120 ;; pflash|pflash-window) echo 300 ;; report-decode) echo 200 ;; report-sweep) echo 200 ;; report-prefill) echo ${EST_PREFILL:-200} ;; report-niah) echo ${EST_NIAH:-150} ;; *) echo 60 ;; esac; }
+est() { case $1 in models) echo 90 ;; foundation) echo 120 ;; foundation-quick) echo 40 ;; spec-quick) echo 140 ;; plain-step) echo 45 ;; draft-step|draft-step-trained) echo 40 ;; auto-repeat) echo 60 ;; spec) echo 150 ;; spec-trained) echo 80 ;; sweep-trained) echo 120 ;; serve) echo 180 ;; serve-trained) echo 120 ;; pflash|pflash-window) echo 300 ;; report-decode) echo 200 ;; report-sweep) echo 200 ;; report-prefill) echo ${EST_PREFILL:-200} ;; report-niah) echo ${EST_NIAH:-150} ;; *) echo 60 ;; esac; }
 # PRESET=tiny (with small CONTEXTS, e.g. 1024,2048) is a dry run of every stage on a CPU
 export PRESET=${PRESET:-8b}
 SC=0.6b; [ "$PRESET" = tiny ] && { SC=tiny; export CTX=${CTX:-4096}; }
@@ -96,7 +97,8 @@ for st in $STAGES; do
         --chain-budgets ${SWEEP_CHAINS:-1,2,4,7,8,15} --tree-budgets ${SWEEP_TREES:-16,64} --baseline llama --out "$R/sweep-trained" ;;
     # the near-tie check of a committed spec.sh run file's divergences (GAP_RUNS, plain label GAP_PLAIN)
     gap) mkdir -p "$R/gap"; $TO node bench/gpu/gap-at.mjs "$T" "$GAP_RUNS" "${GAP_PLAIN:-none-1}" > "$R/gap/gaps.json"; cat "$R/gap/gaps.json" ;;
-    serve) OUT="$R/serve" $TO bash bench/gpu/serve.sh ;;
+    serve) OUT="$R/serve" D="$W/$PRESET-dflash.gguf" $TO bash bench/gpu/serve.sh ;;
+    serve-trained) OUT="$R/serve-trained" T="$TRAINED/code29m-q8_0.gguf" D="$TRAINED/code29m-dflash-3l.gguf" CTX=4096 $TO bash bench/gpu/serve.sh ;;
     pflash) OUT="$R/pflash" $TO bash bench/gpu/pflash.sh ;;
     # the scorer's prefill with a 4096-position window (llama-bench baselines are reused if present)
     pflash-window) OUT="$R/pflash-window" SCORER_WINDOW=4096 $TO bash bench/gpu/pflash.sh ;;
