@@ -196,8 +196,12 @@ export class SpecController {
   observeAr(ms: number): void {
     const age = this.shapes.note(1);
     // a cold step's excess is the shape change's cost, not the plain step's (once that is known)
-    if (age < COLD_FORWARDS && this.tAr.known) this.shapes.observe(age, ms, this.tAr.value);
-    else this.tAr.add(ms);
+    if (age < COLD_FORWARDS && this.tAr.known) {
+      const steady = this.tAr.value;
+      this.shapes.observe(age, ms, steady);
+      // a cold forward costs at least a steady one: one cheaper than the estimate says it is high
+      if (ms < steady) this.tAr.add(ms);
+    } else this.tAr.add(ms);
   }
 
   /** A new request starts (a controller kept across requests, as `flint serve` keeps one): what was
@@ -243,8 +247,13 @@ export class SpecController {
     this.arHold = 0;
     const bucket = this.exactBucket(rows);
     const age = this.shapes.note(rows);
-    if (age < COLD_FORWARDS && this.verifyCost.known(bucket)) this.shapes.observe(age, ms, this.verifyCost.estimate(bucket, rows, this.tAr));
-    else this.verifyCost.observe(bucket, rows, ms);
+    if (age < COLD_FORWARDS && this.verifyCost.known(bucket)) {
+      const steady = this.verifyCost.estimate(bucket, rows, this.tAr);
+      this.shapes.observe(age, ms, steady);
+      // as for a plain step: otherwise a price rated too high (a one-off first verify, without load-time
+      // prices) would stay while the controller verifies only after plain steps, or not at all
+      if (ms < steady) this.verifyCost.observe(bucket, rows, ms);
+    } else this.verifyCost.observe(bucket, rows, ms);
   }
 
   /**

@@ -18,6 +18,14 @@ import { ShadowProbe, type ObserveAcceptance } from "./shadow.js";
  *  matrix product (see TREE_BUDGETS in generate-spec.ts) and the prices' largest cheap shape. */
 export const ASSIST_DEPTH = 7;
 const ASSIST_BUDGETS = [1, 2, 4, 7] as const;
+/** Lookups scored whole in a row after which the next is verified whatever the controller says. A
+ *  controller verifies no more once it rates a verify dear, and then nothing re-measures it (the
+ *  shadows cost no forward): without prices (a CPU) the first verify at a shape is a one-off (on a
+ *  2-core CPU the trained pair's first 8-row verify step took 8-9 ms, later ones 3-4.5), after which
+ *  the assist had scored 35 more lookups per request, most of them whole, and verified none. A chain
+ *  scored whole twice in a row is about to be accepted again: verifying it costs little if the price
+ *  was right and corrects it if not. */
+const WHOLE_TO_VERIFY = 2;
 
 export interface NgramAssistStats {
   /** verify steps whose chain came from the lookup */
@@ -44,6 +52,8 @@ export class NgramAssist {
   /** the last lookup's time, ms */
   lookupMs = 0;
   stats: NgramAssistStats = { steps: 0, tokens: 0, shadowProbes: 0, lookupMs: 0 };
+  /** shadows accepted whole in a row */
+  private whole = 0;
 
   /** `maxDepth`: the loop's largest budget caps the chain; `prices` as for the model drafter's
    *  controller (the assist's own drafts are priced at zero: a lookup's measured times replace that). */
@@ -59,7 +69,10 @@ export class NgramAssist {
     this.shadow = new ShadowProbe(this.maxDepth);
     this.builder = new DDTreeBuilder(this.maxDepth);
     this.proposal = { depth: 0, k: 1, ids: new Int32Array(this.maxDepth), logp: new Float32Array(this.maxDepth) };
-    this.observe = (tree, accepted, path) => this.controller.observeAcceptance(tree, accepted, path);
+    this.observe = (tree, accepted, path) => {
+      this.whole = accepted === tree.size ? this.whole + 1 : 0;
+      this.controller.observeAcceptance(tree, accepted, path);
+    };
   }
 
   /** A request starts: the history is the prompt (the caller pushes each token from the first
@@ -69,6 +82,7 @@ export class NgramAssist {
     this.index.reset();
     this.index.pushAll(prompt);
     this.tree = undefined;
+    this.whole = 0;
     this.stats = { steps: 0, tokens: 0, shadowProbes: 0, lookupMs: 0 };
     this.controller.startRequest();
     this.controller.shapeChanged();
@@ -95,13 +109,19 @@ export class NgramAssist {
     let n = 0;
     if (p.depth > 0) {
       const c = this.controller;
-      const b = c.choose();
-      if (b === AR || c.shadowProbe) {
+      let b = c.choose();
+      const plain = b === AR || c.shadowProbe;
+      if (plain && this.whole >= WHOLE_TO_VERIFY) {
+        b = p.depth;
+        this.whole = 0;
+      } else if (plain) {
         const tree = this.builder.buildFrom(p, p.depth);
         c.observeProposal(tree);
         this.shadow.start(tree);
         this.stats.shadowProbes++;
-      } else {
+        b = AR;
+      }
+      if (b !== AR) {
         this.tree = this.builder.buildFrom(p, Math.min(b, p.depth));
         c.observeProposalLength(Math.min(b, room), this.tree.size);
         n = this.tree.size;

@@ -127,8 +127,8 @@ describe("SpecController (chain, simulated costs)", () => {
     const c = new SpecController({ budgets: [1, 2, 4], maxDepth: 4 });
     c.observeAr(60);
     expect(c.tAr.value).toBe(60);
-    // (the second forward at a shape is a cold one's: it prices the change of shape)
-    c.observeAr(1);
+    // (the second forward at a shape is a cold one, which prices the change of shape and, being
+    // cheaper than the estimate, lowers it too)
     c.observeAr(1);
     expect(c.tAr.value).toBe(1);
     c.observeAr(1.2);

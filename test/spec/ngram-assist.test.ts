@@ -9,7 +9,7 @@ const prices: StepPrices = { arMs: 1, verifyMsByRows: { 2: 1.3, 3: 1.35, 5: 1.4,
 
 /** Feeds `next(i)` as the target's tokens, one plain step each unless the assist verifies: a
  *  verified chain is "accepted" up to the first token that differs from next(). */
-function drive(a: NgramAssist, next: (i: number) => number, n: number) {
+function drive(a: NgramAssist, next: (i: number) => number, n: number, verifyMs = (rows: number) => prices.verifyMsByRows[rows] ?? 1.5) {
   let i = 0;
   let verifies = 0;
   let verifiedTokens = 0;
@@ -19,7 +19,7 @@ function drive(a: NgramAssist, next: (i: number) => number, n: number) {
       const tree = a.tree!;
       let acc = 0;
       while (acc < nodes && tree.token[acc] === next(i + acc)) acc++;
-      a.controller.observeVerify(nodes + 1, prices.verifyMsByRows[nodes + 1] ?? 1.5);
+      a.controller.observeVerify(nodes + 1, verifyMs(nodes + 1));
       a.controller.observeAcceptance(tree, acc, Int32Array.from({ length: acc }, (_, k) => k));
       for (let k = 0; k <= acc; k++) a.push(next(i + k));
       i += acc + 1;
@@ -56,6 +56,23 @@ describe("NgramAssist", () => {
     expect(a.controller.snapshot().acceptance[0]).toBeLessThan(0.2);
     // the optimistic prior may buy a verify or two before the evidence rules them out
     expect(r.verifies).toBeLessThanOrEqual(2);
+  });
+
+  it("verifies a chain scored whole twice in a row even when it rates verifies dear, and learns their price", () => {
+    // no prices (a CPU): the first verify at a shape is a one-off (on a 2-core CPU the trained pair's
+    // first 8-row verify step took 8-9 ms, later ones 3-4.5) and sets the price; a controller that
+    // then rates verifies dear only scores shadows, and nothing would measure a verify again
+    const a = new NgramAssist(15);
+    a.start([5, 6, 7, 8, 9, 10, 11, 12]);
+    const period = [5, 6, 7, 8, 9, 10, 11, 12];
+    let first = true;
+    const r = drive(a, (i) => period[i % period.length], 400, () => (first ? ((first = false), 12) : 1.5));
+    expect(r.verifies).toBeGreaterThan(10);
+    // the one-off 8-row price came down, and the verifies it runs are priced at what they cost
+    const prices = a.controller.snapshot().verifyMsByRows;
+    expect(prices["8"]).toBeLessThan(12);
+    expect(Math.min(...Object.values(prices))).toBeLessThan(3);
+    expect(r.verifiedTokens).toBeGreaterThan(300);
   });
 
   it("caps its chains at the loop's largest budget", () => {
