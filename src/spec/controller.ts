@@ -38,7 +38,7 @@ import type { StepPrices } from "./prices.js";
 import { ProposalLengthModel } from "./proposal-length.js";
 import { TreeReachModel } from "./tree-reach.js";
 import { COLD_FORWARDS, SwitchCost } from "./switch-cost.js";
-import { Ewma, VerifyCostModel } from "./verify-cost.js";
+import { Ewma, OUTLIER_CAP, VerifyCostModel } from "./verify-cost.js";
 
 export type { ControllerOptions, ControllerSnapshot };
 
@@ -199,8 +199,10 @@ export class SpecController {
     if (age < COLD_FORWARDS && this.tAr.known) {
       const steady = this.tAr.value;
       this.shapes.observe(age, ms, steady);
-      // a cold forward costs at least a steady one: one cheaper than the estimate says it is high
-      if (ms < steady) this.tAr.add(ms);
+      // a cold forward costs at least a steady one: one under half the estimate says it is wrong
+      // (not any one under it: where cold forwards cost no more, as on a CPU, that would keep the
+      // lower half of the noise and drift the estimate down)
+      if (ms * OUTLIER_CAP < steady) this.tAr.add(ms);
     } else this.tAr.add(ms);
   }
 
@@ -221,6 +223,12 @@ export class SpecController {
    *  one is at a new shape. */
   shapeChanged(): void {
     this.shapes.note(0);
+  }
+
+  /** The target ran a forward of `rows` rows whose cost this controller does not learn from (another
+   *  controller's verify): only its shape is noted, so the next forward's age is right. */
+  noteForward(rows: number): void {
+    this.shapes.note(rows);
   }
 
   /** wall time of drafting for one step, ms; `afterVerify`: the step before was a verified one */
@@ -252,7 +260,7 @@ export class SpecController {
       this.shapes.observe(age, ms, steady);
       // as for a plain step: otherwise a price rated too high (a one-off first verify, without load-time
       // prices) would stay while the controller verifies only after plain steps, or not at all
-      if (ms < steady) this.verifyCost.observe(bucket, rows, ms);
+      if (ms * OUTLIER_CAP < steady) this.verifyCost.observe(bucket, rows, ms);
     } else this.verifyCost.observe(bucket, rows, ms);
   }
 

@@ -130,7 +130,7 @@ export async function* generateSpeculative(target: Context, drafter: Drafter, pr
   }
   if (opts.ngramAssist && (!controller || drafter.name === "ngram")) throw new UserError("the n-gram assist needs budget \"auto\" and a model drafter");
   const assist = opts.ngramAssist === true ? createNgramAssist(drafter, opts.prices) : opts.ngramAssist || undefined;
-  if (assist && assist.maxDepth > budget) throw new UserError(`the n-gram assist was made for chains of ${assist.maxDepth}, longer than this drafter's ${budget}`);
+  if (assist && assist.maxDepth > Math.min(budget, drafter.maxDepth)) throw new UserError(`the n-gram assist was made for chains of ${assist.maxDepth}, longer than this drafter's ${Math.min(budget, drafter.maxDepth)}`);
   const sampler = prepareSampler(target, prompt, opts);
   const recurrent = target.model.info.isHybrid || target.model.info.isRecurrent;
   if (recurrent && target.native.nRsSeq < Math.min(budget, drafter.maxDepth)) {
@@ -337,6 +337,7 @@ export async function* generateSpeculative(target: Context, drafter: Drafter, pr
         // the assist learns from its own chains' verifies only: the model drafter's first verifies
         // run at new shapes (one-off costs on a CPU without prices) and would rate every chain dear
         if (verifyAssisted) assist!.controller.observeVerify(verifyRows, ts - verifyStart - verifyDraftMs);
+        else assist?.controller.noteForward(verifyRows);
         verifyRows = 0;
       }
       let stepBudget = chosen ? nextBudget : decide(room);
@@ -535,6 +536,7 @@ export async function* generateSpeculative(target: Context, drafter: Drafter, pr
         forward(accepted);
         target.decode(vb);
         controller?.shapeChanged();
+        assist?.controller.shapeChanged();
         relayouts++;
       }
       last = acceptor.bonus;

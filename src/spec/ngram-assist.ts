@@ -111,10 +111,8 @@ export class NgramAssist {
       const c = this.controller;
       let b = c.choose();
       const plain = b === AR || c.shadowProbe;
-      if (plain && this.whole >= WHOLE_TO_VERIFY) {
-        b = p.depth;
-        this.whole = 0;
-      } else if (plain) {
+      if (plain && this.whole >= WHOLE_TO_VERIFY) b = p.depth;
+      else if (plain) {
         const tree = this.builder.buildFrom(p, p.depth);
         c.observeProposal(tree);
         this.shadow.start(tree);
@@ -122,6 +120,7 @@ export class NgramAssist {
         b = AR;
       }
       if (b !== AR) {
+        this.whole = 0;
         this.tree = this.builder.buildFrom(p, Math.min(b, p.depth));
         c.observeProposalLength(Math.min(b, room), this.tree.size);
         n = this.tree.size;

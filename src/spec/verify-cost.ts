@@ -3,7 +3,7 @@
 // weighted line for the rest).
 
 /** A point above this multiple of the estimate (once it rests on a few points) counts as this multiple. */
-const OUTLIER_CAP = 2;
+export const OUTLIER_CAP = 2;
 /** weight of the (1 row, t_ar) pseudo-point in the verify-cost fit, against EW sums of ~1/alpha */
 const ANCHOR_WEIGHT = 0.5;
 

@@ -138,6 +138,20 @@ describe("SpecController (chain, simulated costs)", () => {
     expect(c.tAr.value).toBeLessThan(1.2 * 1.5);
   });
 
+  it("a forward it only notes (another controller's verify) makes the next plain step a cold one", () => {
+    const c = new SpecController({ budgets: [1, 2, 4], maxDepth: 4, prices: { arMs: 1, verifyMsByRows: {} } });
+    for (let i = 0; i < 4; i++) c.observeAr(1);
+    c.noteForward(8);
+    // back at one row: the graph is re-captured, and the excess prices the change, not the plain step
+    c.observeAr(1.8);
+    expect(c.tAr.value).toBe(1);
+    expect(c.snapshot().switchMs).toBeGreaterThan(0);
+    // a cold step under half the estimate says the estimate is wrong, and lowers it
+    c.noteForward(8);
+    c.observeAr(0.4);
+    expect(c.tAr.value).toBeLessThan(1);
+  });
+
   it("spaces probes out when drafting is expensive (a CPU drafting a block costs ~10 plain steps)", () => {
     const sim = new ChainSim(4, {}, 10 * T_AR);
     sim.run(200, 0);
