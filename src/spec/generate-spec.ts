@@ -9,10 +9,11 @@ import { checkKeep, prefillKept, prepareSampler, TokenEmitter, type GenerateEven
 import { UserError } from "../native/errors.js";
 import { Batch } from "../engine/batch.js";
 import { TreeAcceptor } from "./accept.js";
-import { AR, SpecController, type ControllerOptions, type ControllerSnapshot } from "./controller.js";
+import { AR, SpecController, type ControllerOptions } from "./controller.js";
 import { DDTreeBuilder, type DDTree } from "./ddtree.js";
 import type { DraftProposal, Drafter } from "./drafter.js";
-import { createNgramAssist, type NgramAssist, type NgramAssistStats } from "./ngram-assist.js";
+import { createNgramAssist, type NgramAssist } from "./ngram-assist.js";
+import { draftedTokens, sparseCounts, type SpecStats } from "./spec-stats.js";
 import type { StepPrices } from "./prices.js";
 import { ShadowProbe, type ObserveAcceptance } from "./shadow.js";
 import { TreeBatchPlanner, type TreeBatchPlan } from "./tree-batch.js";
@@ -64,52 +65,8 @@ export interface SpecOptions extends GenerateOptions {
   ngramAssist?: boolean | NgramAssist;
 }
 
-export interface SpecStats {
-  drafter: Drafter["name"];
-  mode: "chain" | "tree";
-  budget: number;
-  steps: number;
-  /** tokens emitted per verify step, bonus token included */
-  meanAcceptedLength: number;
-  /** acceptedPerDepth[d]: steps whose draft token at depth d+1 was accepted */
-  acceptedPerDepth: number[];
-  /** tree steps whose accepted path left the greedy chain and was decoded again in cache order */
-  relayouts: number;
-  /** "auto" or the fixed budget */
-  budgetMode: "auto" | "fixed";
-  /** steps the controller ran as plain decoding (no draft) */
-  arSteps: number;
-  /** plain steps the drafter did not follow (DFlash: no feature copy), far from any probe */
-  unfollowedSteps: number;
-  /** drafts scored against the plain tokens that followed them instead of verified (shadow.ts) */
-  shadowProbes: number;
-  /** the shadow probes' share of timeMs.draft: drafting in line or launching a draft in flight, and
-   *  taking the drafts in flight (the wait for the device and the read) */
-  shadowMs: { launch: number; take: number };
-  /** verify steps by drafted nodes verified ("4": steps that verified 4 nodes) */
-  verifiedByNodes: Record<string, number>;
-  /** target forwards after the prompt whose row count differed from the forward before (on ggml-cuda
-   *  each runs without the captured CUDA graph, and the next one captures it again) */
-  shapeChanges: number;
-  /** budget "auto": the controller's estimates when the request ended */
-  controller?: ControllerSnapshot;
-  /** the n-gram assist's share (SpecOptions.ngramAssist): its verify steps are in steps too */
-  ngramAssist?: NgramAssistStats & { controller: ControllerSnapshot };
-  /** time a measurement-only drafter spent simulating (the oracle re-deriving the target's
-   *  continuation), taken out of decodeMs and the draft time */
-  simulatedMs?: number;
-  timeMs: { draft: number; verify: number; bookkeeping: number; sampling: number; other: number };
-}
-
 export type SpecResult = GenerateResult & { spec: SpecStats };
-
-/** Drafted tokens sent to verify (llama-server's draft_n): the nodes of every verify step. Shadow
- *  probes' drafts are never verified and do not count. */
-export function draftedTokens(spec: Pick<SpecStats, "verifiedByNodes">): number {
-  let n = 0;
-  for (const [nodes, steps] of Object.entries(spec.verifiedByNodes)) n += Number(nodes) * steps;
-  return n;
-}
+export { draftedTokens, type SpecStats };
 
 /** Whether the drafter follows the target during a plain step (see ControllerOptions.unfollow). */
 function arFollow(drafter: Drafter, controller: SpecController | undefined): boolean {
@@ -596,11 +553,4 @@ export async function* generateSpeculative(target: Context, drafter: Drafter, pr
       timeMs: time,
     },
   };
-}
-
-/** the non-zero counts of `counts`, keyed by index */
-function sparseCounts(counts: Int32Array): Record<string, number> {
-  const out: Record<string, number> = {};
-  for (let i = 0; i < counts.length; i++) if (counts[i] > 0) out[i] = counts[i];
-  return out;
 }
