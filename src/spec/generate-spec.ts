@@ -12,7 +12,7 @@ import { TreeAcceptor } from "./accept.js";
 import { AR, SpecController, type ControllerOptions } from "./controller.js";
 import { DDTreeBuilder, type DDTree } from "./ddtree.js";
 import type { DraftProposal, Drafter } from "./drafter.js";
-import { createNgramAssist, type NgramAssist } from "./ngram-assist.js";
+import { ASSIST_DEPTH, NgramAssist } from "./ngram-assist.js";
 import { draftedTokens, sparseCounts, type SpecStats } from "./spec-stats.js";
 import type { StepPrices } from "./prices.js";
 import { ShadowProbe, type ObserveAcceptance } from "./shadow.js";
@@ -43,6 +43,11 @@ export function candidateBudgets(maxDepth: number, shape: "chain" | "tree" = "ch
  *  acceptance carries over instead of being paid for again at the start of each request. */
 export function createSpecController(drafter: Pick<Drafter, "maxDepth">, shape: "chain" | "tree" = "chain", overrides: Partial<ControllerOptions> = {}): SpecController {
   return new SpecController({ shape, maxDepth: drafter.maxDepth, budgets: candidateBudgets(drafter.maxDepth, shape), ...overrides });
+}
+/** The n-gram assist generateSpeculative makes for `ngramAssist: true`: chains of the candidate
+ *  budgets up to ASSIST_DEPTH. A caller that serves many requests keeps one, as it keeps its controller. */
+export function createNgramAssist(drafter: Pick<Drafter, "maxDepth">, prices?: StepPrices): NgramAssist {
+  return new NgramAssist(candidateBudgets(Math.min(ASSIST_DEPTH, drafter.maxDepth)), prices);
 }
 const EMPTY = new Int32Array(0);
 
@@ -267,10 +272,9 @@ export async function* generateSpeculative(target: Context, drafter: Drafter, pr
   const decide = (room: number): number => {
     assisted = false;
     if (shadow.active) return AR;
-    if (assist && assist.decide(room) > 0) {
-      assisted = true;
-      return assist.tree!.size;
-    }
+    const n = assist?.decide(room) ?? 0;
+    assisted = n > 0;
+    if (assisted) return n;
     return controller ? controller.choose() : budget;
   };
   try {

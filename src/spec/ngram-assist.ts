@@ -17,7 +17,6 @@ import { ShadowProbe, type ObserveAcceptance } from "./shadow.js";
 /** Longest chain the assist proposes: 8 verify rows, the most ggml-cuda's vector kernel takes in one
  *  matrix product (see TREE_BUDGETS in generate-spec.ts) and the prices' largest cheap shape. */
 export const ASSIST_DEPTH = 7;
-const ASSIST_BUDGETS = [1, 2, 4, 7] as const;
 /** Lookups scored whole in a row after which the next is verified whatever the controller says. A
  *  controller verifies no more once it rates a verify dear, and then nothing re-measures it (the
  *  shadows cost no forward): without prices (a CPU) the first verify at a shape is a one-off (on a
@@ -55,11 +54,11 @@ export class NgramAssist {
   /** shadows accepted whole in a row */
   private whole = 0;
 
-  /** `maxDepth`: the loop's largest budget caps the chain; `prices` as for the model drafter's
+  /** `budgets`: the chain lengths its controller chooses from (createNgramAssist: the candidate
+   *  budgets up to ASSIST_DEPTH and the drafter's depth); `prices` as for the model drafter's
    *  controller (the assist's own drafts are priced at zero: a lookup's measured times replace that). */
-  constructor(maxDepth: number, prices?: StepPrices) {
-    this.maxDepth = Math.max(1, Math.min(ASSIST_DEPTH, maxDepth));
-    const budgets = ASSIST_BUDGETS.filter((b) => b <= this.maxDepth);
+  constructor(budgets: readonly number[], prices?: StepPrices) {
+    this.maxDepth = budgets[budgets.length - 1];
     this.controller = new SpecController({
       shape: "chain",
       maxDepth: this.maxDepth,
@@ -135,10 +134,4 @@ export class NgramAssist {
   finish(): void {
     this.shadow.cancel();
   }
-}
-
-/** The n-gram assist generateSpeculative makes for `ngramAssist: true`; a caller that serves many
- *  requests keeps one, as it keeps its controller. */
-export function createNgramAssist(drafter: { maxDepth: number }, prices?: StepPrices): NgramAssist {
-  return new NgramAssist(drafter.maxDepth, prices);
 }

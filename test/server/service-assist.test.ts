@@ -4,25 +4,15 @@ import { existsSync } from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { FlintService } from "../../src/server/service.js";
-import type { GenEvent, GenRequest } from "../../src/server/types.js";
+import type { GenRequest } from "../../src/server/types.js";
 import type { NgramAssist } from "../../src/spec/ngram-assist.js";
 import { loadRuntime } from "../../src/spec/runtime.js";
+import { streamRequest } from "../helpers/service-stream.js";
 
 const SHARED = path.resolve(__dirname, "../../../shared/models");
 const TARGET = path.join(SHARED, "code29m-q8_0.gguf");
 const DRAFTER = path.join(SHARED, "code29m-dflash-3l.gguf");
-const GREEDY = { temperature: 0, topK: 40, topP: 1, minP: 0, repeatPenalty: 1, frequencyPenalty: 0, presencePenalty: 0 };
-
-async function run(s: FlintService, prompt: string, extra: Partial<GenRequest> = {}) {
-  const req: GenRequest = { prompt, sampling: GREEDY, maxTokens: 96, stop: [], signal: new AbortController().signal, ...extra };
-  let text = "";
-  let done: Extract<GenEvent, { type: "done" }> | undefined;
-  for await (const e of s.stream(req)) {
-    if (e.type === "text") text += e.text;
-    if (e.type === "done") done = e;
-  }
-  return { text, done: done! };
-}
+const run = (s: FlintService, prompt: string, extra: Partial<GenRequest> = {}) => streamRequest(s, prompt, { maxTokens: 96, ...extra });
 
 describe.runIf(existsSync(TARGET) && existsSync(DRAFTER))("flint serve --spec auto with the n-gram assist (trained pair)", () => {
   let s: FlintService;

@@ -5,10 +5,11 @@ import { existsSync } from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { FlintService } from "../../src/server/service.js";
-import type { GenEvent, GenRequest } from "../../src/server/types.js";
+import type { GenRequest } from "../../src/server/types.js";
 import { makeModel } from "../../src/models/make-model.js";
 import { loadRuntime } from "../../src/spec/runtime.js";
 import { testModelDir } from "../helpers/models.js";
+import { streamRequest } from "../helpers/service-stream.js";
 
 const SHARED = path.resolve(__dirname, "../../../shared/models");
 const TARGET = path.join(SHARED, "code29m-q8_0.gguf");
@@ -17,17 +18,9 @@ const DRAFTER = path.join(SHARED, "code29m-dflash-3l.gguf");
 const A = `import os\nimport sys\n\n\ndef read_config(path):\n    """Read a key=value config file into a dict."""\n    config = {}\n    with open(path) as f:\n        for line in f:\n            line = line.strip()\n            if not line or line.startswith("#"):\n                continue\n            key, value = line.split("=", 1)\n            config[key.strip()] = value.strip()\n    return config\n\n\ndef main():\n    `;
 const B = `class Node:\n    def __init__(self, value, left=None, right=None):\n        self.value = value\n        self.left = left\n        self.right = right\n\n\ndef insert(root, value):\n    if root is None:\n        return Node(value)\n    if value < root.value:\n        root.left = insert(root.left, value)\n    else:\n        root.right = insert(root.right, value)\n    return root\n\n\ndef inorder(root):\n    `;
 
-const GREEDY = { temperature: 0, topK: 40, topP: 1, minP: 0, repeatPenalty: 1, frequencyPenalty: 0, presencePenalty: 0 };
-
 async function run(s: FlintService, prompt: string | number[], extra: Partial<GenRequest> = {}) {
-  const req: GenRequest = { prompt, sampling: GREEDY, maxTokens: 48, stop: [], signal: new AbortController().signal, ...extra };
-  let text = "";
-  let done: Extract<GenEvent, { type: "done" }> | undefined;
-  for await (const e of s.stream(req)) {
-    if (e.type === "text") text += e.text;
-    if (e.type === "done") done = e;
-  }
-  return { text, done: done!, al: done!.timings.spec?.meanAcceptedLength ?? 0, accepted: done!.timings.spec?.acceptedTokens ?? 0 };
+  const { text, done } = await streamRequest(s, prompt, extra);
+  return { text, done, al: done.timings.spec?.meanAcceptedLength ?? 0, accepted: done.timings.spec?.acceptedTokens ?? 0 };
 }
 
 /** Runs A, A, B, B, A, B: the restored A and B must match A and B continued from the live sequence. */

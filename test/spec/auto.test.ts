@@ -9,9 +9,8 @@ import { drain, generateText } from "../../src/engine/generate.js";
 import { Model } from "../../src/engine/model.js";
 import { DFlashDrafter } from "../../src/spec/dflash-drafter.js";
 import type { Drafter } from "../../src/spec/drafter.js";
-import { createSpecController, draftedTokens, generateSpeculative, type SpecOptions, type SpecResult } from "../../src/spec/generate-spec.js";
+import { createNgramAssist, createSpecController, draftedTokens, generateSpeculative, type SpecOptions, type SpecResult } from "../../src/spec/generate-spec.js";
 import { NgramDrafter } from "../../src/spec/ngram-drafter.js";
-import { createNgramAssist } from "../../src/spec/ngram-assist.js";
 import { tinyModelPath, useTinyPair } from "../helpers/models.js";
 
 function runSpec(target: Context, drafter: Drafter, prompt: Int32Array, opts: SpecOptions): Promise<SpecResult> {

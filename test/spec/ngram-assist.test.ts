@@ -1,7 +1,8 @@
 // The n-gram assist on its own (no model): lookups are scored for free until the evidence says a
 // verify pays, then repeats are verified; text that never repeats is never verified.
 import { describe, expect, it } from "vitest";
-import { ASSIST_DEPTH, NgramAssist } from "../../src/spec/ngram-assist.js";
+import { createNgramAssist } from "../../src/spec/generate-spec.js";
+import { ASSIST_DEPTH, type NgramAssist } from "../../src/spec/ngram-assist.js";
 import type { StepPrices } from "../../src/spec/prices.js";
 
 // a verify of up to 8 rows costs a third to a half more than a plain step (as on a GPU)
@@ -35,7 +36,7 @@ function drive(a: NgramAssist, next: (i: number) => number, n: number, verifyMs 
 
 describe("NgramAssist", () => {
   it("verifies a repeating text once the shadows have scored it", () => {
-    const a = new NgramAssist(15, prices);
+    const a = createNgramAssist({ maxDepth: 15 }, prices);
     expect(a.maxDepth).toBe(ASSIST_DEPTH);
     a.start([5, 6, 7, 8, 9, 10, 11, 12]);
     const period = [5, 6, 7, 8, 9, 10, 11, 12];
@@ -48,7 +49,7 @@ describe("NgramAssist", () => {
   });
 
   it("does not verify lookups that keep missing", () => {
-    const a = new NgramAssist(15, prices);
+    const a = createNgramAssist({ maxDepth: 15 }, prices);
     a.start([1, 2]);
     // 1 2 100 1 2 101 1 2 102 ...: the suffix "1 2" always matches and its continuation never does
     const r = drive(a, (i) => (i % 3 === 2 ? 100 + Math.floor(i / 3) : 1 + (i % 3)), 600);
@@ -62,7 +63,7 @@ describe("NgramAssist", () => {
     // no prices (a CPU): the first verify at a shape is a one-off (on a 2-core CPU the trained pair's
     // first 8-row verify step took 8-9 ms, later ones 3-4.5) and sets the price; a controller that
     // then rates verifies dear only scores shadows, and nothing would measure a verify again
-    const a = new NgramAssist(15);
+    const a = createNgramAssist({ maxDepth: 15 });
     a.start([5, 6, 7, 8, 9, 10, 11, 12]);
     const period = [5, 6, 7, 8, 9, 10, 11, 12];
     let first = true;
@@ -76,7 +77,7 @@ describe("NgramAssist", () => {
   });
 
   it("caps its chains at the loop's largest budget", () => {
-    const a = new NgramAssist(3);
+    const a = createNgramAssist({ maxDepth: 3 });
     expect(a.maxDepth).toBe(3);
     expect(a.controller.budgets[a.controller.budgets.length - 1]).toBeLessThanOrEqual(3);
   });
